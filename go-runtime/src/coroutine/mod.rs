@@ -1,0 +1,339 @@
+//! A goroutine: its control block, its state machine and its stack.
+//!
+//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/coroutine/README.md)
+//! (states, the park/unpark protocol, why a started goroutine stays on its
+//! home thread, stack layout).
+//!
+//! # Invariants
+//! - `coroutine` is touched only by the one thread that holds the goroutine
+//!   *to run it* (it popped it from a run queue, or is finishing it); the
+//!   state machine makes that holder unique (see `README.md`, "Ownership").
+//! - `yielder` is written once, by the goroutine itself when it first runs,
+//!   and read only by the goroutine itself.
+//! - A started goroutine whose `migratable` is false is resumed only on the
+//!   worker thread whose index is in `home`.
+
+pub(crate) mod overflow;
+pub(crate) mod stack;
+
+use std::cell::{Cell, UnsafeCell};
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+pub(crate) use self::stack::GoStack;
+
+/// Why a goroutine handed control back to its worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// `gosched`: runnable again at once, at the back of the queue.
+    Yield,
+    /// Waiting for [`Goroutine::unpark`].
+    Park,
+}
+
+/// What resuming a goroutine led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resumed {
+    /// It suspended with this reason.
+    Suspended(Suspend),
+    /// Its body returned; its stack can be reused.
+    Finished,
+}
+
+/// The coroutine type of every goroutine.
+type Coro = Coroutine<(), Suspend, (), GoStack>;
+
+/// A shared reference to a goroutine: what run queues, timers and wait lists hold.
+pub(crate) type GRef = Arc<Goroutine>;
+
+/// In a run queue (or about to be pushed to one).
+pub(crate) const RUNNABLE: u8 = 0;
+/// A worker is running it.
+pub(crate) const RUNNING: u8 = 1;
+/// Suspended in `park`; only an `unpark` brings it back.
+pub(crate) const PARKED: u8 = 2;
+/// Running, and an `unpark` came in: its next `park` returns at once.
+pub(crate) const NOTIFIED: u8 = 3;
+
+/// `home` before the goroutine first ran: any worker may run it.
+pub(crate) const NO_HOME: u32 = u32::MAX;
+
+/// The control block of one goroutine (Go's `g`).
+pub(crate) struct Goroutine {
+    /// `RUNNABLE`, `RUNNING`, `PARKED` or `NOTIFIED` (see README, "States").
+    state: AtomicU8,
+    /// Go's goroutine id: 1 for the first goroutine, then increasing.
+    id: u64,
+    /// Id of the goroutine that spawned this one (0: a plain thread).
+    parent: u64,
+    /// Where `spawn` was called.
+    spawn_site: &'static Location<'static>,
+    /// The name given with `Builder::name`.
+    name: Option<Box<str>>,
+    /// May be resumed on any worker after it started (the `unsafe` opt-in).
+    migratable: bool,
+    /// Index of the worker it runs on once started (`NO_HOME` before). Written
+    /// by the worker that runs it, before resuming it (Release); read by
+    /// wakers (Acquire) to find the inbox to push to.
+    home: AtomicU32,
+    /// The guard page range of its stack, for the overflow handler.
+    guard: (usize, usize),
+    /// Usable bytes of its stack, for the overflow message.
+    stack_size: usize,
+    /// The coroutine; `None` once finished and its stack returned.
+    coroutine: UnsafeCell<Option<Coro>>,
+    /// The coroutine's yielder, set by the goroutine on its first run.
+    yielder: Cell<*const Yielder<(), Suspend>>,
+    /// Where it panicked, recorded by the panic hook for the crash report.
+    panic_site: UnsafeCell<Option<String>>,
+}
+
+// SAFETY: (the `unsafe impl Send` argument of DESIGN.md, "Soundness first")
+// 1. The fields other than `coroutine`, `yielder` and `panic_site` are atomics
+//    or immutable after construction.
+// 2. `coroutine`, `yielder` and `panic_site` are touched only by the thread
+//    that currently runs the goroutine (module invariants); the run queues
+//    hand the goroutine from thread to thread with Release/Acquire, so each
+//    holder sees the previous holder's writes.
+// 3. The coroutine's stack may hold `!Send` values (a `thread_local!`
+//    reference, an `Rc` from `thread_rng()`, a std `MutexGuard`). Moving those
+//    to another thread is what `Send` forbids. So a started goroutine is only
+//    ever resumed on the thread it started on (`home`), unless it was spawned
+//    with the `unsafe` migration opt-in, whose caller promised its stack holds
+//    no such value across a blocking call. Before its first run the stack holds
+//    only the `Send` closure given to `spawn`, so any worker may take it.
+// 4. Dropping the last reference never runs the coroutine's destructors on
+//    another thread: a started, unfinished coroutine is leaked (see `Drop`).
+unsafe impl Send for Goroutine {}
+// SAFETY: shared access goes through atomics and the single-holder rule of
+// points 1-2 above.
+unsafe impl Sync for Goroutine {}
+
+impl std::fmt::Debug for Goroutine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Goroutine")
+            .field("id", &self.id)
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .field("spawn_site", &self.spawn_site)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `Goroutine::new` needs besides the body.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    /// Goroutine id.
+    pub(crate) id: u64,
+    /// Spawner's goroutine id, 0 from a plain thread.
+    pub(crate) parent: u64,
+    /// Where `spawn` was called.
+    pub(crate) spawn_site: &'static Location<'static>,
+    /// Optional name.
+    pub(crate) name: Option<Box<str>>,
+    /// The `unsafe` migration opt-in.
+    pub(crate) migratable: bool,
+}
+
+impl Goroutine {
+    /// Makes a goroutine that will run `body` on `stack` when first resumed.
+    pub(crate) fn new(spec: Spec, stack: GoStack, body: impl FnOnce() + Send + 'static) -> GRef {
+        let guard = stack.guard_range();
+        let stack_size = stack.usable();
+        let g = Arc::new(Goroutine {
+            state: AtomicU8::new(RUNNABLE),
+            id: spec.id,
+            parent: spec.parent,
+            spawn_site: spec.spawn_site,
+            name: spec.name,
+            migratable: spec.migratable,
+            home: AtomicU32::new(NO_HOME),
+            guard,
+            stack_size,
+            coroutine: UnsafeCell::new(None),
+            yielder: Cell::new(std::ptr::null()),
+            panic_site: UnsafeCell::new(None),
+        });
+        let this: *const Goroutine = Arc::as_ptr(&g);
+        let coro = Coro::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+            // SAFETY: the goroutine outlives its coroutine (it owns it), and
+            // only the goroutine itself touches `yielder` (module invariants).
+            unsafe { (*this).yielder.set(yielder) };
+            body();
+        });
+        // SAFETY: `g` is not shared yet, so this is the only access.
+        unsafe { *g.coroutine.get() = Some(coro) };
+        g
+    }
+
+    /// Go's goroutine id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The spawner's goroutine id (0 for a plain thread).
+    pub(crate) fn parent(&self) -> u64 {
+        self.parent
+    }
+
+    /// Where the goroutine was spawned.
+    pub(crate) fn spawn_site(&self) -> &'static Location<'static> {
+        self.spawn_site
+    }
+
+    /// The name given at spawn, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Whether it may resume on any worker (the `unsafe` opt-in).
+    pub(crate) fn migratable(&self) -> bool {
+        self.migratable
+    }
+
+    /// The worker it is bound to, or `NO_HOME` before its first run.
+    pub(crate) fn home(&self) -> u32 {
+        // Acquire pairs with the Release in `set_home`.
+        self.home.load(Ordering::Acquire)
+    }
+
+    /// Whether a worker may steal it: it never ran, or it opted in to migration.
+    pub(crate) fn stealable(&self) -> bool {
+        self.migratable || self.home() == NO_HOME
+    }
+
+    /// The guard page range of its stack.
+    pub(crate) fn guard(&self) -> (usize, usize) {
+        self.guard
+    }
+
+    /// Usable bytes of its stack.
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// Records where the goroutine panicked (called by the panic hook on the
+    /// goroutine's own stack).
+    pub(crate) fn set_panic_site(&self, site: String) {
+        // SAFETY: only the running goroutine calls this (module invariants),
+        // and nothing else reads `panic_site` while it runs.
+        unsafe { *self.panic_site.get() = Some(site) };
+    }
+
+    /// Where the goroutine panicked, if it did (read by the goroutine itself
+    /// when it reports the crash).
+    pub(crate) fn panic_site(&self) -> Option<String> {
+        // SAFETY: as in `set_panic_site`.
+        unsafe { (*self.panic_site.get()).clone() }
+    }
+
+    /// Resumes the goroutine on the calling worker thread, until it suspends
+    /// or finishes.
+    ///
+    /// # Safety
+    /// The caller holds the goroutine to run it (it took it from a run queue),
+    /// is a worker thread with index `worker`, and `worker` is the goroutine's
+    /// home unless the goroutine is unstarted or migratable.
+    pub(crate) unsafe fn resume(&self, worker: u32) -> Resumed {
+        debug_assert!(self.stealable() || self.home() == worker);
+        // Release pairs with the Acquire in `home()`: a waker that reads the
+        // new home also sees everything this worker did before.
+        self.home.store(worker, Ordering::Release);
+        self.state.store(RUNNING, Ordering::Relaxed);
+        // SAFETY: we are the unique holder (caller's contract).
+        let coro = unsafe { &mut *self.coroutine.get() };
+        let coro = coro.as_mut().expect("resumed a finished goroutine");
+        match coro.resume(()) {
+            CoroutineResult::Yield(s) => Resumed::Suspended(s),
+            CoroutineResult::Return(()) => Resumed::Finished,
+        }
+    }
+
+    /// Takes the finished coroutine's stack for reuse.
+    ///
+    /// # Safety
+    /// As for [`Goroutine::resume`], and the last resume returned `Finished`.
+    pub(crate) unsafe fn take_stack(&self) -> GoStack {
+        // SAFETY: unique holder (caller's contract).
+        let coro = unsafe { (*self.coroutine.get()).take() };
+        coro.expect("goroutine already released its stack").into_stack()
+    }
+
+    /// Hands control back to the worker. Called by the goroutine itself.
+    ///
+    /// # Safety
+    /// The caller runs on this goroutine's own stack.
+    pub(crate) unsafe fn suspend(&self, why: Suspend) {
+        let y = self.yielder.get();
+        debug_assert!(!y.is_null());
+        // SAFETY: `y` was set by this goroutine on its first run and points
+        // into its own stack, which we are running on (caller's contract).
+        unsafe { (*y).suspend(why) };
+    }
+
+    /// After the goroutine suspended with `Park`: tries to move it from
+    /// `RUNNING` to `PARKED`. Returns false if an `unpark` arrived in between
+    /// (state `NOTIFIED`): then it is runnable again and the caller requeues it.
+    pub(crate) fn commit_park(&self) -> bool {
+        // Release pairs with the Acquire in `unpark`: the waker that moves it
+        // on sees its stack as this worker left it.
+        match self.state.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => true,
+            Err(s) => {
+                debug_assert_eq!(s, NOTIFIED);
+                self.state.store(RUNNABLE, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Called by the goroutine itself before suspending with `Park`: consumes a
+    /// pending notification. Returns true if there was one (do not suspend).
+    pub(crate) fn take_notification(&self) -> bool {
+        self.state
+            .compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Marks the goroutine runnable again. Returns true if the caller must
+    /// push it onto a run queue (it was parked); false if it was running (its
+    /// next park returns at once) or already runnable.
+    pub(crate) fn unpark(&self) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match s {
+                RUNNING => NOTIFIED,
+                PARKED => RUNNABLE,
+                _ => return false,
+            };
+            // Acquire pairs with the Release in `commit_park`.
+            match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return s == PARKED,
+                Err(now) => s = now,
+            }
+        }
+    }
+}
+
+impl Drop for Goroutine {
+    fn drop(&mut self) {
+        let Some(mut coro) = self.coroutine.get_mut().take() else {
+            return;
+        };
+        if coro.started() {
+            // Started and not finished: it is parked and nothing can ever wake
+            // it (Go leaks such a goroutine too). Unwinding it here would run
+            // its destructors on whatever thread dropped the last reference,
+            // which may not be its home thread; freeing the stack without
+            // unwinding would break `Pin`'s drop guarantee for values pinned on
+            // it. So its stack stays allocated, untouched, forever.
+            std::mem::forget(coro);
+        } else {
+            // Never ran: dropping drops only the `Send` closure.
+            coro.force_unwind();
+            stack::give_shared(coro.into_stack());
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Goroutine stacks: reserved generously, committed lazily, guarded, pooled.
+//!
+//! See `README.md` in this folder for the layout and the measurements behind
+//! the defaults.
+//!
+//! # Invariants
+//! - A [`GoStack`] owns the address range `[guard, top)`; the page(s) at
+//!   `[guard, guard + GUARD)` fault on any access, everything above is
+//!   read/write anonymous memory that the kernel commits on first touch.
+//! - Stacks of one size class come from slabs of that class and go back to
+//!   that class's free list; a slab is never unmapped (its address range stays
+//!   reserved for the life of the process, like Go's stack spans).
+//! - The free lists hold only stacks no coroutine runs on.
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use parking_lot::Mutex;
+
+/// Page size assumed for guards and rounding (checked against the kernel's at
+/// first use).
+const PAGE: usize = 4096;
+/// Bytes of guard below every stack.
+const GUARD: usize = PAGE;
+/// Smallest stack size class (16 KiB).
+const MIN_CLASS_SHIFT: u32 = 14;
+/// Size classes are powers of two up to 2^47 bytes.
+const NUM_CLASSES: usize = 48 - MIN_CLASS_SHIFT as usize;
+/// Address space a slab reserves (it holds at least one stack).
+const SLAB_BYTES: usize = 64 << 20;
+/// The top of a stack that is never given back on release: the frames a
+/// typical goroutine touches live here.
+const KEEP_BYTES: usize = 32 << 10;
+/// How many free stacks one worker keeps before handing half to the shared list.
+const LOCAL_CACHE_MAX: usize = 256;
+
+/// `madvise` advice that installs guard pages inside a mapping (Linux 6.13+).
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// How guard pages are made; decided once, on the first slab.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum GuardMode {
+    /// `madvise(MADV_GUARD_INSTALL)`: guards live inside the slab's single
+    /// mapping, so a slab is one VMA whatever its stack count.
+    Install,
+    /// `mprotect(PROT_NONE)` per guard: two VMAs per stack, so the default
+    /// `vm.max_map_count` caps live goroutines near 32,000.
+    Protect,
+}
+
+/// Guard mode: 0 unknown, 1 install, 2 protect.
+static GUARD_MODE: AtomicU8 = AtomicU8::new(0);
+
+/// One goroutine stack: `[guard, top)`, the guard page(s) at the bottom.
+#[derive(Debug)]
+pub(crate) struct GoStack {
+    /// Highest address (exclusive); the stack grows down from here.
+    top: NonZeroUsize,
+    /// Lowest address of the range: the first guard byte.
+    guard: NonZeroUsize,
+    /// Size class index (see [`class_of`]).
+    class: u8,
+}
+
+// SAFETY: `base` and `limit` describe memory this `GoStack` owns exclusively
+// (taken from a slab, never handed out twice while live): `[guard, top)` with
+// the guard at the bottom, both page-aligned and hence aligned to
+// `STACK_ALIGNMENT` (16).
+unsafe impl corosensei::stack::Stack for GoStack {
+    #[inline]
+    fn base(&self) -> corosensei::stack::StackPointer {
+        self.top
+    }
+
+    #[inline]
+    fn limit(&self) -> corosensei::stack::StackPointer {
+        self.guard
+    }
+}
+
+impl GoStack {
+    /// The guard range `[lo, hi)` a stack overflow faults in.
+    pub(crate) fn guard_range(&self) -> (usize, usize) {
+        (self.guard.get(), self.guard.get() + GUARD)
+    }
+
+    /// Usable bytes above the guard.
+    pub(crate) fn usable(&self) -> usize {
+        self.top.get() - self.guard.get() - GUARD
+    }
+
+    /// Gives the stack's deep pages back to the kernel if it was used far down.
+    ///
+    /// A page the coroutine never touched reads as zero (the kernel maps the
+    /// shared zero page, costing no memory). So eight words sampled from the
+    /// first page below the kept top are all zero unless frames reached that
+    /// deep, and then the pages below the kept top are dropped with one
+    /// `MADV_DONTNEED`. Frames that left exactly those eight words zero go
+    /// unnoticed: the stack then keeps its pages until a later deep use; that
+    /// costs memory, never correctness.
+    fn trim_if_deep(&self) {
+        if self.usable() <= KEEP_BYTES {
+            return;
+        }
+        let keep_line = self.top.get() - KEEP_BYTES;
+        let probe_page = keep_line - PAGE;
+        let dirty = (0..8).any(|i| {
+            let p = (probe_page + i * (PAGE / 8)) as *const usize;
+            // SAFETY: `p` is inside `[guard + GUARD, top)`, read/write memory
+            // owned by this stack, aligned to 8; no coroutine runs on the stack
+            // (it is being released), so nothing writes it concurrently.
+            unsafe { p.read_volatile() != 0 }
+        });
+        if dirty {
+            let lo = self.guard.get() + GUARD;
+            // SAFETY: `[lo, keep_line)` is part of this stack's own mapping and
+            // no live object is on it (the coroutine has finished); DONTNEED on
+            // private anonymous memory only zeroes those pages.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, keep_line - lo, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}
+
+/// The stack size class for a requested usable size: the index of the
+/// power of two (at least 16 KiB) that holds it.
+fn class_of(size: usize) -> usize {
+    let size = size.max(1 << MIN_CLASS_SHIFT).next_power_of_two();
+    (size.trailing_zeros() - MIN_CLASS_SHIFT) as usize
+}
+
+/// Usable bytes of class `class`.
+fn class_size(class: usize) -> usize {
+    1 << (class as u32 + MIN_CLASS_SHIFT)
+}
+
+/// Rounds a requested stack size to the size its class really provides.
+pub(crate) fn round_stack_size(size: usize) -> usize {
+    class_size(class_of(size))
+}
+
+/// Free stacks of every class, shared by all threads.
+struct Pool {
+    /// One free list per size class; the lock protects only the `Vec`.
+    classes: [Mutex<Vec<GoStack>>; NUM_CLASSES],
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        classes: std::array::from_fn(|_| Mutex::new(Vec::new())),
+    })
+}
+
+/// A worker's private cache of free stacks, so spawn and exit on one worker
+/// take no lock.
+#[derive(Debug, Default)]
+pub(crate) struct StackCache {
+    /// Free stacks, all of the default class.
+    stacks: Vec<GoStack>,
+}
+
+impl StackCache {
+    /// Takes a stack of class `class` from the cache, the shared pool, or a
+    /// new slab, in that order.
+    pub(crate) fn take(&mut self, size: usize) -> io::Result<GoStack> {
+        let class = class_of(size);
+        if let Some(i) = self.stacks.iter().rposition(|s| s.class as usize == class) {
+            return Ok(self.stacks.swap_remove(i));
+        }
+        {
+            let mut shared = pool().classes[class].lock();
+            if !shared.is_empty() {
+                let n = shared.len().min(32);
+                let at = shared.len() - n;
+                self.stacks.extend(shared.drain(at..));
+                drop(shared);
+                return Ok(self.stacks.pop().expect("moved at least one stack"));
+            }
+        }
+        let mut fresh = new_slab(class)?;
+        let stack = fresh.pop().expect("a slab holds at least one stack");
+        if !fresh.is_empty() {
+            pool().classes[class].lock().append(&mut fresh);
+        }
+        Ok(stack)
+    }
+
+    /// Returns a stack whose coroutine has finished.
+    pub(crate) fn give(&mut self, stack: GoStack) {
+        stack.trim_if_deep();
+        self.stacks.push(stack);
+        if self.stacks.len() > LOCAL_CACHE_MAX {
+            let half = self.stacks.len() / 2;
+            for s in self.stacks.drain(..half) {
+                pool().classes[s.class as usize].lock().push(s);
+            }
+        }
+    }
+}
+
+/// Takes a stack from the shared pool (callers off the runtime's workers).
+pub(crate) fn take_shared(size: usize) -> io::Result<GoStack> {
+    // Extra stacks `take` moves into the temporary cache go back to the
+    // shared list when it drops.
+    StackCache::default().take(size)
+}
+
+/// Returns a stack to the shared pool (callers off the runtime's workers).
+pub(crate) fn give_shared(stack: GoStack) {
+    stack.trim_if_deep();
+    pool().classes[stack.class as usize].lock().push(stack);
+}
+
+impl Drop for StackCache {
+    fn drop(&mut self) {
+        for s in self.stacks.drain(..) {
+            pool().classes[s.class as usize].lock().push(s);
+        }
+    }
+}
+
+fn guard_mode() -> GuardMode {
+    match GUARD_MODE.load(Ordering::Relaxed) {
+        1 => GuardMode::Install,
+        2 => GuardMode::Protect,
+        _ => {
+            // SAFETY: sysconf has no memory-safety preconditions.
+            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+            assert_eq!(page, PAGE, "go-runtime supports 4 KiB pages only");
+            let mode = if probe_guard_install() { GuardMode::Install } else { GuardMode::Protect };
+            GUARD_MODE.store(if mode == GuardMode::Install { 1 } else { 2 }, Ordering::Relaxed);
+            mode
+        }
+    }
+}
+
+/// Whether this kernel supports `MADV_GUARD_INSTALL` (Linux 6.13+).
+fn probe_guard_install() -> bool {
+    // SAFETY: a fresh private anonymous mapping of two pages that nothing else
+    // references; it is unmapped before returning.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            2 * PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        let ok = libc::madvise(p, PAGE, MADV_GUARD_INSTALL) == 0;
+        libc::munmap(p, 2 * PAGE);
+        ok
+    }
+}
+
+/// The error for a failed stack mapping, naming the limit that is usually hit.
+fn map_error(what: &str, err: io::Error) -> io::Error {
+    let hint = match guard_mode() {
+        GuardMode::Protect => {
+            "; each goroutine stack costs two memory mappings on this kernel (older than \
+             Linux 6.13), so the limit is usually vm.max_map_count (raise it with \
+             `sysctl -w vm.max_map_count=1048576`)"
+        }
+        GuardMode::Install => {
+            "; the process may have reached vm.max_map_count or its address-space or \
+             memory limit (ulimit -v, cgroup memory.max)"
+        }
+    };
+    io::Error::new(err.kind(), format!("go: cannot {what} a goroutine stack: {err}{hint}"))
+}
+
+/// Maps a new slab for `class` and cuts it into guarded stacks.
+fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
+    let mode = guard_mode();
+    let slot = class_size(class) + GUARD;
+    let count = (SLAB_BYTES / slot).max(1);
+    let len = slot * count;
+    // SAFETY: a fresh private anonymous mapping; MAP_NORESERVE because stacks
+    // are committed page by page as they are touched.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(map_error("map", io::Error::last_os_error()));
+    }
+    let base = base as usize;
+    let mut stacks = Vec::with_capacity(count);
+    for i in 0..count {
+        let guard = base + i * slot;
+        let rc = match mode {
+            // SAFETY: `[guard, guard + GUARD)` lies inside the mapping made
+            // above, which no one else uses yet.
+            GuardMode::Install => unsafe {
+                libc::madvise(guard as *mut libc::c_void, GUARD, MADV_GUARD_INSTALL)
+            },
+            // SAFETY: as above.
+            GuardMode::Protect => unsafe {
+                libc::mprotect(guard as *mut libc::c_void, GUARD, libc::PROT_NONE)
+            },
+        };
+        if rc != 0 {
+            let err = io::Error::last_os_error();
+            if stacks.is_empty() {
+                // SAFETY: the whole mapping is ours and unused.
+                unsafe { libc::munmap(base as *mut libc::c_void, len) };
+                return Err(map_error("guard", err));
+            }
+            // Keep the stacks already guarded; the rest of the slab stays
+            // reserved but unused.
+            break;
+        }
+        stacks.push(GoStack {
+            top: NonZeroUsize::new(guard + slot).expect("mmap never returns 0"),
+            guard: NonZeroUsize::new(guard).expect("mmap never returns 0"),
+            class: class as u8,
+        });
+    }
+    // Hand out low addresses last so the cache pops them first (cheap to
+    // reason about when reading /proc/self/maps).
+    stacks.reverse();
+    Ok(stacks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_round_up_to_powers_of_two() {
+        assert_eq!(round_stack_size(1), 16 << 10);
+        assert_eq!(round_stack_size(64 << 10), 64 << 10);
+        assert_eq!(round_stack_size((64 << 10) + 1), 128 << 10);
+        assert_eq!(class_size(class_of(100 << 20)), 128 << 20);
+    }
+
+    #[test]
+    fn stacks_are_distinct_writable_and_guarded_below() {
+        let mut cache = StackCache::default();
+        let a = cache.take(64 << 10).unwrap();
+        let b = cache.take(64 << 10).unwrap();
+        assert_ne!(a.top, b.top);
+        assert_eq!(a.usable(), 64 << 10);
+        let (lo, hi) = a.guard_range();
+        assert_eq!(hi - lo, GUARD);
+        // The whole usable range is writable.
+        for addr in (hi..a.top.get()).step_by(PAGE) {
+            // SAFETY: inside `a`'s usable range, which this test owns.
+            unsafe { (addr as *mut u64).write_volatile(7) };
+        }
+        cache.give(a);
+        cache.give(b);
+    }
+
+    #[test]
+    fn deep_dirty_stack_is_trimmed_on_release() {
+        let mut cache = StackCache::default();
+        let s = cache.take(256 << 10).unwrap();
+        let deep = s.guard.get() + GUARD + PAGE;
+        let keep_probe = s.top.get() - KEEP_BYTES - PAGE;
+        // SAFETY: both addresses are inside the usable range of `s`.
+        unsafe {
+            (deep as *mut u64).write_volatile(0xdead);
+            (keep_probe as *mut u64).write_volatile(1);
+        }
+        s.trim_if_deep();
+        // SAFETY: as above; DONTNEED left the pages mapped and zero-filled.
+        unsafe {
+            assert_eq!((deep as *const u64).read_volatile(), 0, "deep page given back");
+            assert_eq!((keep_probe as *const u64).read_volatile(), 0);
+        }
+        // A stack used only near its top keeps its pages.
+        let near_top = s.top.get() - 64;
+        // SAFETY: inside the usable range of `s`.
+        unsafe { (near_top as *mut u64).write_volatile(5) };
+        s.trim_if_deep();
+        // SAFETY: as above.
+        assert_eq!(unsafe { (near_top as *const u64).read_volatile() }, 5);
+        cache.give(s);
+    }
+}

@@ -1,0 +1,149 @@
+//! Go's `runtime` package: the knobs and questions about the scheduler.
+
+use std::sync::atomic::Ordering;
+
+use crate::coroutine::stack::round_stack_size;
+use crate::scheduler::{self, worker};
+
+/// Lets other goroutines run; the caller stays runnable and continues later
+/// (Go's `runtime.Gosched`). On a plain thread it yields the OS thread.
+///
+/// # Example
+/// ```
+/// // GO_SEMANTICS 12: at GOMAXPROCS=1 a spawned goroutine runs when the
+/// // spawner yields.
+/// go::run(|| {
+///     let h = go::spawn(|| println!("a"));
+///     go::runtime::gosched();
+///     println!("b");
+///     h.join().unwrap();
+/// });
+/// ```
+pub fn gosched() {
+    crate::park::yield_now();
+}
+
+/// The number of goroutines that exist: spawned and not yet finished,
+/// whether running, runnable or blocked (Go's `runtime.NumGoroutine`).
+///
+/// # Example
+/// ```
+/// go::run(|| assert!(go::runtime::num_goroutine() >= 1));
+/// ```
+pub fn num_goroutine() -> usize {
+    scheduler::try_runtime().map_or(0, |rt| rt.live.load(Ordering::Relaxed))
+}
+
+/// The current number of Ps (worker threads running goroutines in
+/// parallel): Go's `runtime.GOMAXPROCS(0)`.
+///
+/// Set from the `GOMAXPROCS` environment variable when it holds a positive
+/// integer, else from the available parallelism (CPU affinity and cgroup
+/// quotas included).
+///
+/// # Example
+/// ```
+/// assert!(go::runtime::gomaxprocs() >= 1);
+/// ```
+pub fn gomaxprocs() -> usize {
+    match scheduler::try_runtime() {
+        Some(rt) => rt.nprocs(),
+        None => scheduler::procs_from_env(),
+    }
+}
+
+/// Sets the number of Ps and returns the previous value; `n < 1` only
+/// queries (Go's `runtime.GOMAXPROCS(n)`). Raising it starts worker threads;
+/// lowering it stops the surplus workers from taking new work, though they
+/// still finish the goroutines that started on them.
+///
+/// # Example
+/// ```
+/// let old = go::runtime::set_gomaxprocs(0); // query only
+/// assert_eq!(go::runtime::set_gomaxprocs(old), old);
+/// ```
+pub fn set_gomaxprocs(n: isize) -> usize {
+    let rt = scheduler::runtime();
+    if n < 1 {
+        return rt.nprocs();
+    }
+    rt.set_nprocs(n as usize)
+}
+
+/// The id of the calling goroutine (1 for the first one spawned), or `None`
+/// on a plain thread. Go keeps this private; it is handy in logs and tests.
+///
+/// # Example
+/// ```
+/// assert_eq!(go::runtime::goroutine_id(), None);
+/// let id = go::spawn(|| go::runtime::goroutine_id()).join().unwrap();
+/// assert!(id.is_some());
+/// ```
+pub fn goroutine_id() -> Option<u64> {
+    worker::current_gref().map(|g| g.id())
+}
+
+/// The name given with [`Builder::name`](crate::Builder::name) to the calling
+/// goroutine, if any.
+///
+/// # Example
+/// ```
+/// let h = go::Builder::new().name("fetcher").spawn(go::runtime::goroutine_name).unwrap();
+/// assert_eq!(h.join().unwrap().as_deref(), Some("fetcher"));
+/// ```
+pub fn goroutine_name() -> Option<String> {
+    worker::current_gref().and_then(|g| g.name().map(str::to_owned))
+}
+
+/// Sets the usable stack size of goroutines spawned from now on without an
+/// explicit [`Builder::stack_size`](crate::Builder::stack_size), and returns
+/// the previous one. Rounded up to a power of two, at least 16 KiB. The
+/// default is 64 KiB of reserved (not committed) memory.
+///
+/// # Example
+/// ```
+/// let old = go::runtime::set_stack_size(256 << 10);
+/// go::spawn(|| ()).join().unwrap();
+/// go::runtime::set_stack_size(old);
+/// ```
+pub fn set_stack_size(bytes: usize) -> usize {
+    scheduler::runtime().stack_size.swap(round_stack_size(bytes), Ordering::Relaxed)
+}
+
+/// Lets every goroutine spawned from now on move between worker threads
+/// when it blocks, like Go's goroutines, instead of always resuming on the
+/// thread it started on. Per goroutine: [`Builder::migratable`](crate::Builder::migratable).
+///
+/// # Safety
+/// Every goroutine spawned after the call, including those spawned by code
+/// you did not write, must meet the contract of
+/// [`Builder::migratable`](crate::Builder::migratable): hold nothing tied to
+/// its OS thread (`thread_local!` references, `Rc`s from thread-locals, std
+/// `MutexGuard`s, other `!Send` values) across a blocking call.
+pub unsafe fn enable_migration() {
+    scheduler::runtime().migrate_all.store(true, Ordering::Relaxed);
+}
+
+/// Runs `f` as a goroutine on the global runtime and blocks the calling
+/// thread until it returns; the way a `main` becomes goroutine 1. A panic in
+/// `f` resumes on the calling thread.
+///
+/// # Example
+/// ```
+/// let sum = go::run(|| {
+///     let hs: Vec<_> = (1..=10u64).map(|i| go::spawn(move || i * i)).collect();
+///     hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+/// });
+/// assert_eq!(sum, 385);
+/// ```
+#[track_caller]
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match crate::spawn(f).join() {
+        Ok(v) => v,
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}

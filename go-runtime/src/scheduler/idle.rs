@@ -1,0 +1,153 @@
+//! Idle workers: who sleeps, who searches, and how new work wakes one.
+//!
+//! The protocol (numbered steps, the race it prevents, a proof sketch) is in
+//! `README.md` beside this file, section "Parking and waking workers".
+//!
+//! # Invariant
+//! If a goroutine is runnable, then a worker that may run it is running, is
+//! searching, or has been unparked (README, "The invariant").
+//!
+//! `sleepers` (under its lock) lists exactly the workers whose `sleeping`
+//! flag is set; `num_sleeping` mirrors its length for lock-free reads.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::thread::Thread;
+
+use parking_lot::Mutex;
+
+/// The part of a worker other threads use to wake it.
+#[derive(Debug)]
+pub(crate) struct Sleeper {
+    /// Set (under the `sleepers` lock) while the worker is registered as
+    /// asleep; cleared by whoever removes it from the list.
+    sleeping: AtomicBool,
+    /// The worker's thread, for `unpark`.
+    thread: Thread,
+}
+
+impl Sleeper {
+    /// The sleeper record of the calling worker thread.
+    pub(crate) fn for_current_thread() -> Self {
+        Sleeper { sleeping: AtomicBool::new(false), thread: std::thread::current() }
+    }
+
+    /// Whether the worker is registered as asleep. Callers that act on a false
+    /// answer must have made their work visible and issued a SeqCst fence
+    /// first (step W2 of the README).
+    pub(crate) fn is_sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
+    }
+
+    /// Wakes the worker's thread (a token: harmless if it is awake).
+    pub(crate) fn unpark(&self) {
+        self.thread.unpark();
+    }
+}
+
+/// Counts and the list of sleeping workers.
+#[derive(Debug, Default)]
+pub(crate) struct Idle {
+    /// Indices of workers registered as asleep, most recent last.
+    sleepers: Mutex<Vec<usize>>,
+    /// `sleepers.len()`, readable without the lock.
+    num_sleeping: AtomicUsize,
+    /// Workers looking for work (not running a goroutine, not asleep).
+    num_searching: AtomicUsize,
+}
+
+impl Idle {
+    /// A worker with no local work starts searching other queues.
+    pub(crate) fn start_searching(&self) {
+        self.num_searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A searching worker found work. Returns true if it was the last
+    /// searcher: it should then wake another worker, since the queue it took
+    /// from may hold more (README, step S4).
+    pub(crate) fn stop_searching(&self) -> bool {
+        self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    /// Step S1: registers worker `index` as asleep and stops it searching.
+    /// The caller must then re-check every queue (step S2) before parking.
+    pub(crate) fn register_sleeper(&self, index: usize, me: &Sleeper, searching: bool) {
+        {
+            let mut list = self.sleepers.lock();
+            list.push(index);
+            me.sleeping.store(true, Ordering::SeqCst);
+            self.num_sleeping.store(list.len(), Ordering::SeqCst);
+        }
+        if searching {
+            self.num_searching.fetch_sub(1, Ordering::SeqCst);
+        }
+        // Pairs with the fence in `notify_one` / `notify_worker` (README S2/W2).
+        fence(Ordering::SeqCst);
+    }
+
+    /// Step S3': the re-check found work, or the park timed out: removes the
+    /// worker from the list if nobody did yet. Returns true if the worker was
+    /// still registered (it was not woken by anyone).
+    pub(crate) fn unregister_sleeper(&self, index: usize, me: &Sleeper) -> bool {
+        let mut list = self.sleepers.lock();
+        if !me.sleeping.load(Ordering::Relaxed) {
+            return false;
+        }
+        let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
+        list.swap_remove(at);
+        me.sleeping.store(false, Ordering::SeqCst);
+        self.num_sleeping.store(list.len(), Ordering::SeqCst);
+        true
+    }
+
+    /// Steps W1-W3 for work any worker may run: wakes one sleeping worker
+    /// among those that `eligible` accepts, unless a worker is already
+    /// searching (it will find the work, README S2) or none sleeps.
+    ///
+    /// The caller has already made the work visible (pushed it).
+    pub(crate) fn notify_one(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) {
+        // W2: pairs with the fence in `register_sleeper`.
+        fence(Ordering::SeqCst);
+        if self.num_searching.load(Ordering::SeqCst) != 0
+            || self.num_sleeping.load(Ordering::SeqCst) == 0
+        {
+            return;
+        }
+        let woken = {
+            let mut list = self.sleepers.lock();
+            let Some(at) = list.iter().rposition(|&i| sleepers(i).is_some()) else {
+                return;
+            };
+            let index = list.swap_remove(at);
+            let s = sleepers(index).expect("checked above");
+            s.sleeping.store(false, Ordering::SeqCst);
+            self.num_sleeping.store(list.len(), Ordering::SeqCst);
+            // The woken worker counts as searching from now on, so that a
+            // burst of pushes wakes one worker, not all (README W3).
+            self.num_searching.fetch_add(1, Ordering::SeqCst);
+            s
+        };
+        woken.unpark();
+    }
+
+    /// Steps W1-W3 for work only worker `index` may run (its inbox): wakes it
+    /// if it is asleep.
+    pub(crate) fn notify_worker(&self, index: usize, s: &Sleeper) {
+        // W2: pairs with the fence in `register_sleeper`.
+        fence(Ordering::SeqCst);
+        if !s.sleeping.load(Ordering::SeqCst) {
+            return;
+        }
+        {
+            let mut list = self.sleepers.lock();
+            if !s.sleeping.load(Ordering::Relaxed) {
+                return;
+            }
+            let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
+            list.swap_remove(at);
+            s.sleeping.store(false, Ordering::SeqCst);
+            self.num_sleeping.store(list.len(), Ordering::SeqCst);
+            self.num_searching.fetch_add(1, Ordering::SeqCst);
+        }
+        s.unpark();
+    }
+}

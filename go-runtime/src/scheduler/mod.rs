@@ -1,0 +1,257 @@
+//! The G/M/P scheduler: worker threads, run queues, stealing, idle parking.
+//!
+//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/scheduler/README.md)
+//! (the worker's search order, the park/wake protocol and its proof sketch,
+//! where goroutines go when they become runnable).
+//!
+//! In this runtime one worker thread (M) owns one P for its whole life, so
+//! "worker" names both. `Runtime` is the global part (Go's `sched`), `Shared`
+//! the part of a worker that other threads touch, and [`worker::Worker`] the
+//! part only its own thread touches.
+
+pub(crate) mod idle;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_deque::{Injector, Stealer};
+use parking_lot::Mutex;
+
+use self::idle::{Idle, Sleeper};
+use self::queue::RunNext;
+use crate::coroutine::GRef;
+
+/// Go's `_MaxGomaxprocs`: the most Ps a runtime can have.
+pub(crate) const MAX_PROCS: usize = 1024;
+
+/// The default usable stack size of a goroutine: 64 KiB (see
+/// `coroutine/README.md`, "Stack size", for the measurement).
+pub(crate) const DEFAULT_STACK_SIZE: usize = 64 << 10;
+
+/// The global scheduler state (Go's `sched`).
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    /// The shared half of each started worker, by index; set once when the
+    /// worker thread starts.
+    workers: Box<[OnceLock<&'static Shared>]>,
+    /// How many worker threads were started (only grows); the lock serialises
+    /// starting them.
+    started: Mutex<usize>,
+    /// Worker threads started so far, readable without the lock.
+    num_started: AtomicUsize,
+    /// GOMAXPROCS: workers with an index below it take shared work.
+    nprocs: AtomicUsize,
+    /// The global run queue: goroutines spawned off the workers, or by a
+    /// retired worker, or migratable ones woken off their worker.
+    pub(crate) injector: Injector<GRef>,
+    /// Idle worker bookkeeping.
+    pub(crate) idle: Idle,
+    /// The next goroutine id.
+    next_id: AtomicU64,
+    /// Live goroutines (spawned, not finished).
+    pub(crate) live: AtomicUsize,
+    /// Usable stack bytes for goroutines spawned without an explicit size.
+    pub(crate) stack_size: AtomicUsize,
+    /// Whether goroutines spawned from now on migrate (the `unsafe` opt-in).
+    pub(crate) migrate_all: AtomicBool,
+}
+
+/// The part of a worker other threads use.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The worker's index (its P's id).
+    pub(crate) index: usize,
+    /// Go's `runnext`.
+    pub(crate) runnext: RunNext,
+    /// Steals from the worker's local queue (only stealable goroutines are
+    /// ever in it).
+    pub(crate) stealer: Stealer<GRef>,
+    /// Started goroutines of this worker woken by other threads; only this
+    /// worker pops it.
+    pub(crate) inbox: Injector<GRef>,
+    /// How to wake the worker.
+    pub(crate) sleeper: Sleeper,
+}
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+/// The global runtime, started on first use.
+pub(crate) fn runtime() -> &'static Runtime {
+    if let Some(rt) = RUNTIME.get() {
+        return rt;
+    }
+    start()
+}
+
+/// The global runtime if it has been started.
+pub(crate) fn try_runtime() -> Option<&'static Runtime> {
+    RUNTIME.get()
+}
+
+#[cold]
+fn start() -> &'static Runtime {
+    let mut first = false;
+    let rt = RUNTIME.get_or_init(|| {
+        first = true;
+        Runtime {
+            workers: (0..MAX_PROCS).map(|_| OnceLock::new()).collect(),
+            started: Mutex::new(0),
+            num_started: AtomicUsize::new(0),
+            nprocs: AtomicUsize::new(procs_from_env()),
+            injector: Injector::new(),
+            idle: Idle::default(),
+            next_id: AtomicU64::new(1),
+            live: AtomicUsize::new(0),
+            stack_size: AtomicUsize::new(crate::coroutine::stack::round_stack_size(
+                DEFAULT_STACK_SIZE,
+            )),
+            migrate_all: AtomicBool::new(false),
+        }
+    });
+    if first {
+        crate::panic::install_hook();
+        crate::coroutine::overflow::install_handler();
+        rt.ensure_workers(rt.nprocs());
+    }
+    rt
+}
+
+/// GOMAXPROCS from the environment: a positive integer wins; 0, negative or
+/// garbage is ignored (GO_SEMANTICS 15); else the available parallelism
+/// (which honours CPU affinity and cgroup quotas).
+pub(crate) fn procs_from_env() -> usize {
+    parse_procs(std::env::var("GOMAXPROCS").ok().as_deref()).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PROCS)
+    })
+}
+
+fn parse_procs(v: Option<&str>) -> Option<usize> {
+    let n: i64 = v?.trim().parse().ok()?;
+    (n > 0).then(|| (n as usize).min(MAX_PROCS))
+}
+
+impl Runtime {
+    /// The current GOMAXPROCS.
+    pub(crate) fn nprocs(&self) -> usize {
+        self.nprocs.load(Ordering::Relaxed)
+    }
+
+    /// Sets GOMAXPROCS, starting worker threads as needed; returns the old value.
+    pub(crate) fn set_nprocs(&'static self, n: usize) -> usize {
+        let n = n.clamp(1, MAX_PROCS);
+        let old = self.nprocs.swap(n, Ordering::SeqCst);
+        self.ensure_workers(n);
+        if n > old {
+            // Workers that were retired may take shared work again.
+            for _ in old..n {
+                self.notify_one();
+            }
+        }
+        old
+    }
+
+    /// Starts worker threads until at least `n` exist.
+    fn ensure_workers(&'static self, n: usize) {
+        let mut started = self.started.lock();
+        while *started < n {
+            let index = *started;
+            std::thread::Builder::new()
+                .name(format!("go-worker-{index}"))
+                .spawn(move || worker::run(self, index))
+                .unwrap_or_else(|e| panic!("go: cannot start worker thread {index}: {e}"));
+            *started += 1;
+        }
+    }
+
+    /// Called by a new worker thread: publishes its shared half.
+    fn register(&self, shared: &'static Shared) {
+        self.workers[shared.index].set(shared).expect("worker index registered twice");
+        self.num_started.fetch_max(shared.index + 1, Ordering::SeqCst);
+    }
+
+    /// The shared half of worker `index`, if its thread has started.
+    pub(crate) fn worker(&self, index: usize) -> Option<&'static Shared> {
+        self.workers.get(index)?.get().copied()
+    }
+
+    /// Number of indices that may hold a started worker.
+    pub(crate) fn num_started(&self) -> usize {
+        self.num_started.load(Ordering::SeqCst)
+    }
+
+    /// A fresh goroutine id.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wakes an idle worker that may take shared work, if one is needed.
+    pub(crate) fn notify_one(&self) {
+        let nprocs = self.nprocs();
+        self.idle.notify_one(|i| {
+            if i < nprocs { self.worker(i).map(|w| &w.sleeper) } else { None }
+        });
+    }
+
+    /// Makes a goroutine that is not bound to a worker runnable from a thread
+    /// that has no worker to give it to.
+    pub(crate) fn inject(&self, g: GRef) {
+        self.injector.push(g);
+        self.notify_one();
+    }
+}
+
+/// Makes `g` runnable after `Goroutine::unpark` returned true.
+///
+/// A started goroutine goes back to its home worker: to its runnext slot when
+/// called on that worker, else to its inbox (waking it). A migratable one goes
+/// to the caller's worker, or the global queue.
+pub(crate) fn ready(g: GRef) {
+    let home = g.home();
+    if let Some(w) = worker::current() {
+        if g.migratable() || home as usize == w.index() {
+            w.put_runnext(g);
+            return;
+        }
+    }
+    let rt = runtime();
+    if g.migratable() || home == crate::coroutine::NO_HOME {
+        rt.inject(g);
+        return;
+    }
+    let shared = rt.worker(home as usize).expect("a started goroutine's home worker exists");
+    shared.inbox.push(g);
+    rt.idle.notify_worker(shared.index, &shared.sleeper);
+}
+
+/// Makes a new goroutine runnable: on the caller's runnext slot when called
+/// on an active worker (Go's `newproc`), else on the global queue.
+pub(crate) fn submit(g: GRef) {
+    if let Some(w) = worker::current() {
+        if w.is_active() {
+            w.put_runnext(g);
+            runtime().notify_one();
+            return;
+        }
+    }
+    runtime().inject(g);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_procs;
+
+    #[test]
+    fn gomaxprocs_env_parsing_follows_go() {
+        // GO_SEMANTICS 15: a positive integer wins; 0, negative, garbage ignored.
+        assert_eq!(parse_procs(Some("3")), Some(3));
+        assert_eq!(parse_procs(Some(" 2 ")), Some(2));
+        assert_eq!(parse_procs(Some("0")), None);
+        assert_eq!(parse_procs(Some("-4")), None);
+        assert_eq!(parse_procs(Some("lots")), None);
+        assert_eq!(parse_procs(Some("")), None);
+        assert_eq!(parse_procs(None), None);
+        assert_eq!(parse_procs(Some("100000")), Some(super::MAX_PROCS));
+    }
+}

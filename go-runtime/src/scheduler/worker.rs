@@ -1,0 +1,394 @@
+//! The worker loop: find a runnable goroutine, run it, repeat.
+//!
+//! The search order is `Worker::find_runnable`, top to bottom (README,
+//! "Where a worker looks for work"). Everything in [`Worker`] is touched only
+//! by its own thread; other threads reach a worker through its
+//! [`Shared`](super::Shared) half.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_deque::{Steal, Worker as LocalQueue};
+
+use super::idle::Sleeper;
+use super::queue::RunNext;
+use super::{Runtime, Shared};
+use crate::coroutine::stack::StackCache;
+use crate::coroutine::{GRef, Goroutine, Resumed, Suspend};
+use crate::time::timers::Timers;
+
+/// Go checks the global queue first every 61st schedule tick, so that
+/// goroutines there are not starved by two that keep waking each other.
+const GLOBAL_QUEUE_PERIOD: u32 = 61;
+/// Consecutive runnext picks before the queues get a turn: two goroutines
+/// that wake each other through runnext cannot starve the rest.
+const RUNNEXT_STREAK_MAX: u32 = 32;
+/// Timers are checked every this many ticks while there is other work.
+const TIMER_CHECK_PERIOD: u32 = 16;
+
+thread_local! {
+    /// The worker of this thread, or null off the runtime's threads.
+    static WORKER: Cell<*const Worker> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The worker running on this thread, if this is a worker thread.
+///
+/// Never inlined: code running on a goroutine calls it, and a goroutine that
+/// migrates must not see a thread-local address cached from before a switch
+/// (DESIGN.md, "Soundness first"; rust-lang/rust#33368).
+#[inline(never)]
+pub(crate) fn current() -> Option<&'static Worker> {
+    let p = WORKER.with(Cell::get);
+    // SAFETY: the pointer is null or comes from `Box::leak` in `run` and is
+    // never freed: worker threads never exit.
+    unsafe { p.as_ref() }
+}
+
+/// The goroutine running on this thread, or null.
+#[inline(never)]
+pub(crate) fn current_goroutine() -> *const Goroutine {
+    current().map_or(std::ptr::null(), |w| w.current.get())
+}
+
+/// A worker thread's private state (Go's `m` plus the owner half of its `p`).
+#[derive(Debug)]
+pub(crate) struct Worker {
+    /// The global runtime.
+    rt: &'static Runtime,
+    /// The half other threads see.
+    shared: &'static Shared,
+    /// Unstarted (or migratable) goroutines: FIFO, stealable.
+    local: LocalQueue<GRef>,
+    /// Started goroutines bound to this worker that are runnable: FIFO, never
+    /// stolen.
+    pinned: RefCell<VecDeque<GRef>>,
+    /// Sleeping goroutines of this worker, by deadline.
+    pub(crate) timers: RefCell<Timers>,
+    /// The goroutine being run (null in the scheduler loop). The worker holds
+    /// a strong reference to it for as long as it is set.
+    current: Cell<*const Goroutine>,
+    /// Schedule ticks: one per goroutine run.
+    tick: Cell<u32>,
+    /// Consecutive runnext picks.
+    runnext_streak: Cell<u32>,
+    /// Whether this worker is counted in `Idle::num_searching`.
+    searching: Cell<bool>,
+    /// xorshift state for choosing steal victims.
+    rng: Cell<u64>,
+    /// Free goroutine stacks.
+    pub(crate) stacks: RefCell<StackCache>,
+}
+
+/// The body of worker thread `index`.
+pub(crate) fn run(rt: &'static Runtime, index: usize) {
+    crate::coroutine::overflow::ensure_alt_stack();
+    let local = LocalQueue::new_fifo();
+    let shared: &'static Shared = Box::leak(Box::new(Shared {
+        index,
+        runnext: RunNext::default(),
+        stealer: local.stealer(),
+        inbox: Default::default(),
+        sleeper: Sleeper::for_current_thread(),
+    }));
+    let worker: &'static Worker = Box::leak(Box::new(Worker {
+        rt,
+        shared,
+        local,
+        pinned: RefCell::new(VecDeque::new()),
+        timers: RefCell::new(Timers::default()),
+        current: Cell::new(std::ptr::null()),
+        tick: Cell::new(0),
+        runnext_streak: Cell::new(0),
+        searching: Cell::new(false),
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+        stacks: RefCell::new(StackCache::default()),
+    }));
+    WORKER.with(|w| w.set(worker));
+    rt.register(shared);
+    loop {
+        let g = worker.find_runnable();
+        worker.set_searching(false);
+        worker.execute(g);
+    }
+}
+
+impl Worker {
+    /// This worker's index (its P's id).
+    pub(crate) fn index(&self) -> usize {
+        self.shared.index
+    }
+
+    /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
+    pub(crate) fn is_active(&self) -> bool {
+        self.shared.index < self.rt.nprocs()
+    }
+
+    /// Runs `g` until it suspends or finishes, then files it accordingly.
+    fn execute(&self, g: GRef) {
+        self.current.set(Arc::as_ptr(&g));
+        // SAFETY: we took `g` from a run queue, so we are its unique holder;
+        // every queue this worker pops holds only goroutines that are
+        // unstarted, migratable, or homed here (see `ready` and `push_back`).
+        let r = unsafe { g.resume(self.shared.index as u32) };
+        self.current.set(std::ptr::null());
+        match r {
+            Resumed::Suspended(Suspend::Yield) => self.push_back(g),
+            Resumed::Suspended(Suspend::Park) => {
+                if !g.commit_park() {
+                    // Woken while it was switching out.
+                    self.push_back(g);
+                }
+                // Else the waker's reference now keeps it alive.
+            }
+            Resumed::Finished => {
+                // SAFETY: unique holder, and it finished.
+                let stack = unsafe { g.take_stack() };
+                self.stacks.borrow_mut().give(stack);
+                self.rt.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Queues a runnable goroutine at the back of this worker's queues.
+    pub(crate) fn push_back(&self, g: GRef) {
+        if g.stealable() {
+            if self.is_active() {
+                self.local.push(g);
+                self.rt.notify_one();
+            } else {
+                self.rt.inject(g);
+            }
+        } else {
+            self.pinned.borrow_mut().push_back(g);
+        }
+    }
+
+    /// Puts `g` in the runnext slot; what it displaces goes to the back.
+    pub(crate) fn put_runnext(&self, g: GRef) {
+        if let Some(old) = self.shared.runnext.put(g) {
+            self.push_back(old);
+        }
+    }
+
+    /// Finds the next goroutine to run, parking the thread while there is none.
+    fn find_runnable(&self) -> GRef {
+        loop {
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            let active = self.is_active();
+
+            // 1. Fairness: every 61st tick the global queue goes first.
+            if active && tick % GLOBAL_QUEUE_PERIOD == 0 {
+                if let Some(g) = self.steal_global() {
+                    return g;
+                }
+            }
+            // 2. Timers that are due make their goroutines runnable.
+            if tick % TIMER_CHECK_PERIOD == 0 {
+                self.fire_timers();
+            }
+            // 3. Goroutines of ours woken by other threads.
+            self.drain_inbox();
+            // 4. runnext, unless it has had its turn many times in a row.
+            if self.runnext_streak.get() < RUNNEXT_STREAK_MAX {
+                if let Some(g) = self.shared.runnext.take() {
+                    self.runnext_streak.set(self.runnext_streak.get() + 1);
+                    return g;
+                }
+            }
+            self.runnext_streak.set(0);
+            // 5. The local queues, alternating which goes first.
+            if let Some(g) = self.pop_local(tick) {
+                return g;
+            }
+            if let Some(g) = self.shared.runnext.take() {
+                return g;
+            }
+            // 6. Nothing local: timers, the global queue, other workers; park.
+            if let Some(g) = self.search() {
+                return g;
+            }
+        }
+    }
+
+    fn pop_local(&self, tick: u32) -> Option<GRef> {
+        let pinned = || self.pinned.borrow_mut().pop_front();
+        if tick & 1 == 0 { pinned().or_else(|| self.local.pop()) } else { self.local.pop().or_else(pinned) }
+    }
+
+    fn drain_inbox(&self) {
+        if self.shared.inbox.is_empty() {
+            return;
+        }
+        let mut pinned = self.pinned.borrow_mut();
+        loop {
+            match self.shared.inbox.steal() {
+                Steal::Success(g) => pinned.push_back(g),
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Wakes the goroutines whose timers are due; returns the next deadline.
+    fn fire_timers(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
+        let next = timers.next_deadline()?;
+        let now = Instant::now();
+        if next > now {
+            return Some(next);
+        }
+        while let Some(g) = timers.pop_due(now) {
+            if g.unpark() {
+                self.push_back(g);
+            }
+        }
+        timers.next_deadline()
+    }
+
+    fn steal_global(&self) -> Option<GRef> {
+        loop {
+            match self.rt.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(g) => return Some(g),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// One pass over the other workers, from a random one: half of a local
+    /// queue, or else a stealable runnext.
+    fn steal_others(&self) -> Option<GRef> {
+        let n = self.rt.num_started();
+        if n <= 1 {
+            return None;
+        }
+        let start = self.next_random() as usize % n;
+        let mut retry = true;
+        while std::mem::take(&mut retry) {
+            for k in 0..n {
+                let i = (start + k) % n;
+                if i == self.shared.index {
+                    continue;
+                }
+                let Some(victim) = self.rt.worker(i) else { continue };
+                match victim.stealer.steal_batch_and_pop(&self.local) {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+        }
+        // Runnext last, as Go does: its owner is about to run it.
+        (0..n)
+            .map(|k| (start + k) % n)
+            .filter(|&i| i != self.shared.index)
+            .find_map(|i| self.rt.worker(i)?.runnext.steal())
+    }
+
+    fn next_random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    /// Whether any queue this worker may take from looks non-empty (step S2
+    /// of the README's protocol).
+    fn work_visible(&self) -> bool {
+        if !self.shared.inbox.is_empty()
+            || !self.local.is_empty()
+            || !self.pinned.borrow().is_empty()
+            || !self.shared.runnext.is_empty()
+        {
+            return true;
+        }
+        if !self.is_active() {
+            return false;
+        }
+        if !self.rt.injector.is_empty() {
+            return true;
+        }
+        (0..self.rt.num_started()).filter(|&i| i != self.shared.index).any(|i| {
+            self.rt.worker(i).is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
+        })
+    }
+
+    fn set_searching(&self, on: bool) {
+        if self.searching.get() == on {
+            return;
+        }
+        self.searching.set(on);
+        if on {
+            self.rt.idle.start_searching();
+        } else if self.rt.idle.stop_searching() {
+            // The last searcher found work: there may be more where it came
+            // from, so get another worker looking (README, S4).
+            self.rt.notify_one();
+        }
+    }
+
+    /// Looks for work beyond this worker's own queues, and parks the thread
+    /// when there is none. Returns a goroutine, or `None` to make the caller
+    /// look at its own queues again.
+    fn search(&self) -> Option<GRef> {
+        let next_timer = self.fire_timers();
+        if !self.pinned.borrow().is_empty() || !self.shared.runnext.is_empty() {
+            return None;
+        }
+        if self.is_active() {
+            self.set_searching(true);
+            if let Some(g) = self.steal_global().or_else(|| self.steal_others()) {
+                self.set_searching(false);
+                return Some(g);
+            }
+        }
+        // S1: announce sleep, S2: look once more, S3: park.
+        let idle = &self.rt.idle;
+        let me = &self.shared.sleeper;
+        idle.register_sleeper(self.shared.index, me, self.searching.replace(false));
+        if self.work_visible() {
+            if !idle.unregister_sleeper(self.shared.index, me) {
+                // Someone woke us and counted us as searching.
+                self.searching.set(true);
+            }
+            return None;
+        }
+        while me.is_sleeping() {
+            match next_timer {
+                Some(t) => {
+                    let now = Instant::now();
+                    if t <= now {
+                        break;
+                    }
+                    std::thread::park_timeout(t - now);
+                }
+                None => std::thread::park(),
+            }
+        }
+        if !idle.unregister_sleeper(self.shared.index, me) {
+            // Woken by `notify_*`, which counted us as searching.
+            self.searching.set(true);
+        }
+        None
+    }
+}
+
+/// A new reference to the goroutine running on this thread, if any.
+pub(crate) fn current_gref() -> Option<GRef> {
+    let p = current_goroutine();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is the goroutine this thread runs; its worker holds a strong
+    // reference for as long as it runs (`Worker::current`), so the count is
+    // at least one and stays so while we add ours.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
+}

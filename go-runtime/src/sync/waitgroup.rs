@@ -1,0 +1,161 @@
+//! `WaitGroup`: wait for a collection of goroutines to finish.
+//!
+//! # Protocol
+//! `count` is the counter; `waiters` (under its lock) the parked waiters and
+//! the generation. A waiter checks the counter, then under the lock checks it
+//! again and registers with the current generation. The `add` that brings
+//! the counter to zero takes the lock, bumps the generation and wakes every
+//! registered waiter. The lock orders the two: either the waiter's second
+//! check sees zero, or it registered before the zero-crosser took the lock.
+//! Waiters return when the generation moved, so a spurious wake-up or a reuse
+//! of the group (a new round of `add`) cannot confuse them.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::park::{self, Unparker};
+
+/// Waits for a collection of goroutines to finish (Go's `sync.WaitGroup`).
+///
+/// A cheap clonable handle: clones share one counter, so `go worker(i, &wg)`
+/// ports by handing each goroutine a clone. `add` raises the counter, `done`
+/// lowers it, `wait` blocks until it is zero. It can be reused once `wait`
+/// has returned.
+///
+/// # Example
+/// ```
+/// use go::sync::WaitGroup;
+///
+/// let wg = WaitGroup::new();
+/// let total = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+/// for i in 1..=5u64 {
+///     let total = total.clone();
+///     wg.go(move || {
+///         total.fetch_add(i, std::sync::atomic::Ordering::Relaxed);
+///     });
+/// }
+/// wg.wait();
+/// assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), 15);
+/// ```
+#[derive(Clone, Default)]
+pub struct WaitGroup {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// The counter.
+    count: AtomicI64,
+    /// Bumped (under the `waiters` lock) each time the counter reaches zero
+    /// with waiters; read by waiters without the lock.
+    generation: AtomicU64,
+    /// Parked waiters.
+    waiters: Mutex<Vec<Unparker>>,
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup").field("count", &self.inner.count.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl WaitGroup {
+    /// A WaitGroup with a zero counter.
+    pub fn new() -> Self {
+        WaitGroup::default()
+    }
+
+    /// Adds `delta` (which may be negative) to the counter; when it reaches
+    /// zero, every goroutine blocked in [`wait`](Self::wait) is released.
+    ///
+    /// # Panics
+    /// `sync: negative WaitGroup counter` if the counter would go below zero
+    /// (GO_SEMANTICS 36); the counter is left unchanged.
+    pub fn add(&self, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        // Release: everything before `done` happens before `wait` returns;
+        // Acquire: the zero-crosser sees every earlier `done`'s writes.
+        let now = self.inner.count.fetch_add(delta, Ordering::AcqRel) + delta;
+        if now < 0 {
+            self.inner.count.fetch_sub(delta, Ordering::AcqRel);
+            panic!("sync: negative WaitGroup counter");
+        }
+        if now == 0 {
+            self.release_waiters();
+        }
+    }
+
+    /// Decrements the counter by one (Go's `wg.Done()`).
+    ///
+    /// # Panics
+    /// `sync: negative WaitGroup counter` if the counter is already zero.
+    pub fn done(&self) {
+        self.add(-1);
+    }
+
+    /// Blocks until the counter is zero; returns at once if it is.
+    pub fn wait(&self) {
+        // Acquire pairs with the AcqRel of the last `add`.
+        if self.inner.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let generation = {
+            let mut waiters = self.inner.waiters.lock();
+            if self.inner.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            waiters.push(Unparker::current());
+            self.inner.generation.load(Ordering::Relaxed)
+        };
+        // Acquire pairs with the Release in `release_waiters`.
+        while self.inner.generation.load(Ordering::Acquire) == generation {
+            park::park();
+        }
+    }
+
+    /// Runs `f` in a new goroutine counted by this group: `add(1)`, spawn, and
+    /// `done()` when `f` returns (Go 1.25's `wg.Go`). If `f` panics the
+    /// process crashes, as in Go, with `[recovered, repanicked]` after the
+    /// message, and `done` is not called.
+    #[track_caller]
+    pub fn go<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.add(1);
+        let wg = self.clone();
+        let spawned = crate::Builder::new().spawn_at(
+            move || {
+                f();
+                wg.done();
+            },
+            Location::caller(),
+            true,
+        );
+        if let Err(e) = spawned {
+            self.done();
+            panic!("{e}");
+        }
+    }
+
+    fn release_waiters(&self) {
+        let waiters = {
+            let mut waiters = self.inner.waiters.lock();
+            if waiters.is_empty() {
+                return;
+            }
+            // Release pairs with the Acquire in `wait`.
+            self.inner.generation.fetch_add(1, Ordering::Release);
+            std::mem::take(&mut *waiters)
+        };
+        for w in waiters {
+            w.unpark();
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Go's concurrency model, in Rust: goroutines, `WaitGroup` and timers that
+//! behave like Go's, on a work-stealing M:N runtime of stackful coroutines.
+//!
+//! ```
+//! use go::sync::WaitGroup;
+//!
+//! fn worker(id: u32, wg: WaitGroup) {
+//!     println!("Worker {id} started");
+//!     wg.done();
+//! }
+//!
+//! let wg = WaitGroup::new();
+//! for i in 1..=3 {
+//!     wg.add(1);
+//!     let wg = wg.clone();
+//!     go::spawn(move || worker(i, wg));
+//! }
+//! wg.wait();
+//! println!("All workers finished");
+//! ```
+//!
+//! # Soundness first
+//! Safe code cannot cause undefined behaviour with this crate. A started
+//! goroutine always resumes on the OS thread it started on, because its
+//! stack may hold a `thread_local!` reference or another value tied to the
+//! thread; idle workers steal only goroutines that have not started.
+//! Go-style migration is an `unsafe` opt-in ([`Builder::migratable`]).
+
+pub use go_runtime::{Builder, JoinHandle, Result, run, runtime, spawn, sync, time};
