@@ -44,13 +44,13 @@ impl CrashInfo {
 /// Installs the goroutine-aware panic hook (once, at runtime start).
 pub(crate) fn install_hook() {
     let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        match worker::current_gref() {
-            Some(g) => g.set_panic_site(
-                info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default(),
-            ),
-            None => previous(info),
-        }
+    std::panic::set_hook(Box::new(move |info| match worker::current_gref() {
+        Some(g) => g.set_panic_site(
+            info.location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default(),
+        ),
+        None => previous(info),
     }));
 }
 
@@ -70,27 +70,42 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
             }
         )*};
     }
-    scalars!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char);
+    scalars!(
+        i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
+    );
     "Box<dyn Any>".to_owned()
+}
+
+/// Writes the "created by" lines of a goroutine report. Allocation-free, so
+/// the stack overflow handler uses it too.
+pub(crate) fn write_created_by(
+    w: &mut impl std::fmt::Write,
+    parent: u64,
+    site: &Location<'_>,
+) -> std::fmt::Result {
+    if parent == 0 {
+        w.write_str("created by go::spawn outside the runtime\n")?;
+    } else {
+        writeln!(w, "created by go::spawn in goroutine {parent}")?;
+    }
+    writeln!(w, "\t{}:{}:{}", site.file(), site.line(), site.column())
 }
 
 /// Prints Go's report of an unrecovered panic and exits with status 2
 /// (GO_SEMANTICS 1, 10).
 pub(crate) fn crash(payload: &(dyn Any + Send), info: &CrashInfo) -> ! {
     let mut s = String::new();
-    let suffix = if info.repanicked { " [recovered, repanicked]" } else { "" };
+    let suffix = if info.repanicked {
+        " [recovered, repanicked]"
+    } else {
+        ""
+    };
     let _ = writeln!(s, "panic: {}{suffix}\n", payload_message(payload));
     let _ = writeln!(s, "goroutine {} [running]:", info.id);
     if let Some(site) = &info.panic_site {
         let _ = writeln!(s, "\tpanicked at {site}");
     }
-    if info.parent == 0 {
-        let _ = writeln!(s, "created by go::spawn outside the runtime");
-    } else {
-        let _ = writeln!(s, "created by go::spawn in goroutine {}", info.parent);
-    }
-    let site = info.spawn_site;
-    let _ = writeln!(s, "\t{}:{}:{}", site.file(), site.line(), site.column());
+    let _ = write_created_by(&mut s, info.parent, info.spawn_site);
     // Output printed before the crash is never lost (GO_SEMANTICS 6).
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().write_all(s.as_bytes());

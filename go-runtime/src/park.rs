@@ -70,3 +70,98 @@ pub(crate) fn yield_now() {
     // SAFETY: as in `park`.
     unsafe { (*p).suspend(Suspend::Yield) };
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use parking_lot::Mutex;
+
+    use super::{Unparker, park};
+
+    /// A one-shot flag a goroutine or thread can wait on.
+    #[derive(Default)]
+    struct Signal {
+        set: AtomicBool,
+        waiter: Mutex<Option<Unparker>>,
+    }
+
+    impl Signal {
+        fn wait(&self) {
+            loop {
+                if self.set.swap(false, Ordering::AcqRel) {
+                    return;
+                }
+                *self.waiter.lock() = Some(Unparker::current());
+                if self.set.swap(false, Ordering::AcqRel) {
+                    return;
+                }
+                park();
+            }
+        }
+
+        fn notify(&self) {
+            self.set.store(true, Ordering::Release);
+            if let Some(u) = self.waiter.lock().take() {
+                u.unpark();
+            }
+        }
+    }
+
+    /// Fails the test process instead of hanging on a lost wake-up.
+    fn watchdog(limit: Duration) -> Arc<AtomicBool> {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < limit {
+                if d.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            eprintln!("watchdog: park/wake ping-pong stuck: lost wake-up");
+            std::process::exit(101);
+        });
+        done
+    }
+
+    fn ping_pong(rounds: u32, b_on_thread: bool) {
+        let ping = Arc::new(Signal::default());
+        let pong = Arc::new(Signal::default());
+        let (p, q) = (ping.clone(), pong.clone());
+        let responder = move || {
+            for _ in 0..rounds {
+                p.wait();
+                q.notify();
+            }
+        };
+        let (p, q) = (ping, pong);
+        let initiator = move || {
+            for _ in 0..rounds {
+                p.notify();
+                q.wait();
+            }
+        };
+        let a = crate::spawn(initiator);
+        if b_on_thread {
+            std::thread::spawn(responder).join().unwrap();
+        } else {
+            crate::spawn(responder).join().unwrap();
+        }
+        a.join().unwrap();
+    }
+
+    #[test]
+    fn a_million_park_wake_cycles_lose_no_wake_up() {
+        let done = watchdog(Duration::from_secs(120));
+        // 2 x 400,000 cycles between goroutines (same or different workers,
+        // as the scheduler places them) ...
+        ping_pong(400_000, false);
+        // ... and 2 x 100,000 between a goroutine and a plain thread.
+        ping_pong(100_000, true);
+        done.store(true, Ordering::Release);
+    }
+}

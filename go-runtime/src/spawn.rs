@@ -45,7 +45,12 @@ struct PacketState<T> {
 impl<T> Packet<T> {
     fn new() -> Self {
         Packet {
-            state: Mutex::new(PacketState { result: None, crash: None, detached: false, joiner: None }),
+            state: Mutex::new(PacketState {
+                result: None,
+                crash: None,
+                detached: false,
+                joiner: None,
+            }),
         }
     }
 
@@ -97,7 +102,9 @@ pub struct JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 

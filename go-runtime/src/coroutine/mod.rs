@@ -258,7 +258,8 @@ impl Goroutine {
     pub(crate) unsafe fn take_stack(&self) -> GoStack {
         // SAFETY: unique holder (caller's contract).
         let coro = unsafe { (*self.coroutine.get()).take() };
-        coro.expect("goroutine already released its stack").into_stack()
+        coro.expect("goroutine already released its stack")
+            .into_stack()
     }
 
     /// Hands control back to the worker. Called by the goroutine itself.
@@ -279,7 +280,10 @@ impl Goroutine {
     pub(crate) fn commit_park(&self) -> bool {
         // Release pairs with the Acquire in `unpark`: the waker that moves it
         // on sees its stack as this worker left it.
-        match self.state.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
+        match self
+            .state
+            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => true,
             Err(s) => {
                 debug_assert_eq!(s, NOTIFIED);
@@ -309,7 +313,10 @@ impl Goroutine {
                 _ => return false,
             };
             // Acquire pairs with the Release in `commit_park`.
-            match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => return s == PARKED,
                 Err(now) => s = now,
             }

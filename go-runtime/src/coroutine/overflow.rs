@@ -62,7 +62,8 @@ pub(crate) fn ensure_alt_stack() {
     // SAFETY: querying with a null new stack only writes `old`.
     unsafe {
         let mut old: libc::stack_t = MaybeUninit::zeroed().assume_init();
-        if libc::sigaltstack(std::ptr::null(), &mut old) != 0 || old.ss_flags & libc::SS_DISABLE == 0
+        if libc::sigaltstack(std::ptr::null(), &mut old) != 0
+            || old.ss_flags & libc::SS_DISABLE == 0
         {
             return;
         }
@@ -77,7 +78,11 @@ pub(crate) fn ensure_alt_stack() {
         if sp == libc::MAP_FAILED {
             return;
         }
-        let st = libc::stack_t { ss_sp: sp, ss_flags: 0, ss_size: SIZE };
+        let st = libc::stack_t {
+            ss_sp: sp,
+            ss_flags: 0,
+            ss_size: SIZE,
+        };
         // The mapping is leaked on purpose: worker threads never exit.
         libc::sigaltstack(&st, std::ptr::null_mut());
     }
@@ -109,19 +114,19 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         let g = unsafe { &*g };
         let (lo, hi) = g.guard();
         if (lo..hi).contains(&addr) {
-            let mut buf = Buf { bytes: [0; 1024], len: 0 };
+            let mut buf = Buf {
+                bytes: [0; 1024],
+                len: 0,
+            };
             let site = g.spawn_site();
             let _ = write!(
                 buf,
                 "runtime: goroutine stack exceeds {}-byte limit\nfatal error: stack overflow\n\n\
-                 goroutine {} [running]:\ncreated by go::spawn in goroutine {}\n\t{}:{}:{}\n",
+                 goroutine {} [running]:\n",
                 g.stack_size(),
                 g.id(),
-                g.parent(),
-                site.file(),
-                site.line(),
-                site.column()
             );
+            let _ = crate::panic::write_created_by(&mut buf, g.parent(), site);
             // SAFETY: write, abort and _exit are async-signal-safe.
             unsafe {
                 libc::write(2, buf.bytes.as_ptr().cast(), buf.len);
@@ -138,7 +143,11 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 /// Passes a fault that is not a goroutine overflow to the previous handler.
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let Some(prev) = PREVIOUS.get() else { return };
-    let prev = if sig == libc::SIGBUS { &prev[1] } else { &prev[0] };
+    let prev = if sig == libc::SIGBUS {
+        &prev[1]
+    } else {
+        &prev[0]
+    };
     let action = prev.sa_sigaction;
     if action == libc::SIG_DFL || action == libc::SIG_IGN {
         // Restore the default and return: the faulting instruction runs again

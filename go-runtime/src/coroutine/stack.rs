@@ -231,8 +231,15 @@ fn guard_mode() -> GuardMode {
             // SAFETY: sysconf has no memory-safety preconditions.
             let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
             assert_eq!(page, PAGE, "go-runtime supports 4 KiB pages only");
-            let mode = if probe_guard_install() { GuardMode::Install } else { GuardMode::Protect };
-            GUARD_MODE.store(if mode == GuardMode::Install { 1 } else { 2 }, Ordering::Relaxed);
+            let mode = if probe_guard_install() {
+                GuardMode::Install
+            } else {
+                GuardMode::Protect
+            };
+            GUARD_MODE.store(
+                if mode == GuardMode::Install { 1 } else { 2 },
+                Ordering::Relaxed,
+            );
             mode
         }
     }
@@ -273,7 +280,10 @@ fn map_error(what: &str, err: io::Error) -> io::Error {
              memory limit (ulimit -v, cgroup memory.max)"
         }
     };
-    io::Error::new(err.kind(), format!("go: cannot {what} a goroutine stack: {err}{hint}"))
+    io::Error::new(
+        err.kind(),
+        format!("go: cannot {what} a goroutine stack: {err}{hint}"),
+    )
 }
 
 /// Maps a new slab for `class` and cuts it into guarded stacks.
@@ -379,7 +389,11 @@ mod tests {
         s.trim_if_deep();
         // SAFETY: as above; DONTNEED left the pages mapped and zero-filled.
         unsafe {
-            assert_eq!((deep as *const u64).read_volatile(), 0, "deep page given back");
+            assert_eq!(
+                (deep as *const u64).read_volatile(),
+                0,
+                "deep page given back"
+            );
             assert_eq!((keep_probe as *const u64).read_volatile(), 0);
         }
         // A stack used only near its top keeps its pages.

@@ -123,7 +123,9 @@ fn start() -> &'static Runtime {
 /// (which honours CPU affinity and cgroup quotas).
 pub(crate) fn procs_from_env() -> usize {
     parse_procs(std::env::var("GOMAXPROCS").ok().as_deref()).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PROCS)
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_PROCS)
     })
 }
 
@@ -167,8 +169,11 @@ impl Runtime {
 
     /// Called by a new worker thread: publishes its shared half.
     fn register(&self, shared: &'static Shared) {
-        self.workers[shared.index].set(shared).expect("worker index registered twice");
-        self.num_started.fetch_max(shared.index + 1, Ordering::SeqCst);
+        self.workers[shared.index]
+            .set(shared)
+            .expect("worker index registered twice");
+        self.num_started
+            .fetch_max(shared.index + 1, Ordering::SeqCst);
     }
 
     /// The shared half of worker `index`, if its thread has started.
@@ -190,7 +195,11 @@ impl Runtime {
     pub(crate) fn notify_one(&self) {
         let nprocs = self.nprocs();
         self.idle.notify_one(|i| {
-            if i < nprocs { self.worker(i).map(|w| &w.sleeper) } else { None }
+            if i < nprocs {
+                self.worker(i).map(|w| &w.sleeper)
+            } else {
+                None
+            }
         });
     }
 
@@ -209,18 +218,20 @@ impl Runtime {
 /// to the caller's worker, or the global queue.
 pub(crate) fn ready(g: GRef) {
     let home = g.home();
-    if let Some(w) = worker::current() {
-        if g.migratable() || home as usize == w.index() {
-            w.put_runnext(g);
-            return;
-        }
+    if let Some(w) = worker::current()
+        && (g.migratable() || home as usize == w.index())
+    {
+        w.put_runnext(g);
+        return;
     }
     let rt = runtime();
     if g.migratable() || home == crate::coroutine::NO_HOME {
         rt.inject(g);
         return;
     }
-    let shared = rt.worker(home as usize).expect("a started goroutine's home worker exists");
+    let shared = rt
+        .worker(home as usize)
+        .expect("a started goroutine's home worker exists");
     shared.inbox.push(g);
     rt.idle.notify_worker(shared.index, &shared.sleeper);
 }
@@ -228,12 +239,12 @@ pub(crate) fn ready(g: GRef) {
 /// Makes a new goroutine runnable: on the caller's runnext slot when called
 /// on an active worker (Go's `newproc`), else on the global queue.
 pub(crate) fn submit(g: GRef) {
-    if let Some(w) = worker::current() {
-        if w.is_active() {
-            w.put_runnext(g);
-            runtime().notify_one();
-            return;
-        }
+    if let Some(w) = worker::current()
+        && w.is_active()
+    {
+        w.put_runnext(g);
+        runtime().notify_one();
+        return;
     }
     runtime().inject(g);
 }

@@ -102,7 +102,9 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         tick: Cell::new(0),
         runnext_streak: Cell::new(0),
         searching: Cell::new(false),
-        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+        rng: Cell::new(
+            0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+        ),
         stacks: RefCell::new(StackCache::default()),
     }));
     WORKER.with(|w| w.set(worker));
@@ -146,7 +148,9 @@ impl Worker {
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe { g.take_stack() };
                 self.stacks.borrow_mut().give(stack);
-                self.rt.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                self.rt
+                    .live
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -180,23 +184,24 @@ impl Worker {
             let active = self.is_active();
 
             // 1. Fairness: every 61st tick the global queue goes first.
-            if active && tick % GLOBAL_QUEUE_PERIOD == 0 {
-                if let Some(g) = self.steal_global() {
-                    return g;
-                }
+            if active
+                && tick.is_multiple_of(GLOBAL_QUEUE_PERIOD)
+                && let Some(g) = self.steal_global()
+            {
+                return g;
             }
             // 2. Timers that are due make their goroutines runnable.
-            if tick % TIMER_CHECK_PERIOD == 0 {
+            if tick.is_multiple_of(TIMER_CHECK_PERIOD) {
                 self.fire_timers();
             }
             // 3. Goroutines of ours woken by other threads.
             self.drain_inbox();
             // 4. runnext, unless it has had its turn many times in a row.
-            if self.runnext_streak.get() < RUNNEXT_STREAK_MAX {
-                if let Some(g) = self.shared.runnext.take() {
-                    self.runnext_streak.set(self.runnext_streak.get() + 1);
-                    return g;
-                }
+            if self.runnext_streak.get() < RUNNEXT_STREAK_MAX
+                && let Some(g) = self.shared.runnext.take()
+            {
+                self.runnext_streak.set(self.runnext_streak.get() + 1);
+                return g;
             }
             self.runnext_streak.set(0);
             // 5. The local queues, alternating which goes first.
@@ -215,7 +220,11 @@ impl Worker {
 
     fn pop_local(&self, tick: u32) -> Option<GRef> {
         let pinned = || self.pinned.borrow_mut().pop_front();
-        if tick & 1 == 0 { pinned().or_else(|| self.local.pop()) } else { self.local.pop().or_else(pinned) }
+        if tick & 1 == 0 {
+            pinned().or_else(|| self.local.pop())
+        } else {
+            self.local.pop().or_else(pinned)
+        }
     }
 
     fn drain_inbox(&self) {
@@ -273,7 +282,9 @@ impl Worker {
                 if i == self.shared.index {
                     continue;
                 }
-                let Some(victim) = self.rt.worker(i) else { continue };
+                let Some(victim) = self.rt.worker(i) else {
+                    continue;
+                };
                 match victim.stealer.steal_batch_and_pop(&self.local) {
                     Steal::Success(g) => return Some(g),
                     Steal::Retry => retry = true,
@@ -313,9 +324,13 @@ impl Worker {
         if !self.rt.injector.is_empty() {
             return true;
         }
-        (0..self.rt.num_started()).filter(|&i| i != self.shared.index).any(|i| {
-            self.rt.worker(i).is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
-        })
+        (0..self.rt.num_started())
+            .filter(|&i| i != self.shared.index)
+            .any(|i| {
+                self.rt
+                    .worker(i)
+                    .is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
+            })
     }
 
     fn set_searching(&self, on: bool) {

@@ -57,9 +57,17 @@ struct Inner {
     waiters: Mutex<Vec<Unparker>>,
 }
 
+// A panic cannot leave a WaitGroup half-updated: `add` restores the counter
+// before it panics, and the waiter list is changed only under its lock by
+// code that does not panic.
+impl std::panic::UnwindSafe for WaitGroup {}
+impl std::panic::RefUnwindSafe for WaitGroup {}
+
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitGroup").field("count", &self.inner.count.load(Ordering::Relaxed)).finish()
+        f.debug_struct("WaitGroup")
+            .field("count", &self.inner.count.load(Ordering::Relaxed))
+            .finish()
     }
 }
 

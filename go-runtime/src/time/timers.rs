@@ -53,7 +53,11 @@ impl Timers {
     /// Wakes `g` at `deadline`.
     pub(crate) fn add(&mut self, deadline: Instant, g: GRef) {
         self.seq += 1;
-        self.heap.push(Entry { deadline, seq: self.seq, g });
+        self.heap.push(Entry {
+            deadline,
+            seq: self.seq,
+            g,
+        });
     }
 
     /// The earliest deadline, if any.

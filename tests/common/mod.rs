@@ -1,0 +1,67 @@
+//! Helpers shared by the integration tests: child processes for crash and
+//! environment-dependent behaviour, and a watchdog that fails instead of
+//! hanging.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const CHILD_VAR: &str = "GO_TEST_CHILD";
+
+/// True in the child process started by [`run_child`] for test `name`.
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD_VAR).is_ok_and(|v| v == name)
+}
+
+/// Re-runs this test binary, running only test `name`, with `envs` set.
+pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, name);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run child test process")
+}
+
+/// The child's stdout and stderr as text.
+pub fn texts(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Fails the whole test process if the guard is still alive after `limit`:
+/// a lost wake-up shows up as a failure, never as a hang.
+pub struct Watchdog(Arc<AtomicBool>);
+
+pub fn watchdog(limit: Duration, what: &'static str) -> Watchdog {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    std::thread::spawn(move || {
+        let step = Duration::from_millis(20);
+        let mut waited = Duration::ZERO;
+        while waited < limit {
+            if flag.load(Ordering::Acquire) {
+                return;
+            }
+            std::thread::sleep(step);
+            waited += step;
+        }
+        if !flag.load(Ordering::Acquire) {
+            eprintln!("watchdog: {what} did not finish within {limit:?} (lost wake-up?)");
+            std::process::exit(101);
+        }
+    });
+    Watchdog(done)
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
