@@ -52,8 +52,9 @@ pub fn gomaxprocs() -> usize {
     }
 }
 
-/// Sets the number of Ps and returns the previous value; `n < 1` only
-/// queries (Go's `runtime.GOMAXPROCS(n)`). Raising it starts worker threads;
+/// Sets the number of Ps and returns the previous value; `0` only queries
+/// (Go's `runtime.GOMAXPROCS(n)`, where `n < 1` queries). Values above 1024
+/// (Go's limit) are capped. Raising it starts worker threads;
 /// lowering it stops the surplus workers from taking new work, though they
 /// still finish the goroutines that started on them.
 ///
@@ -62,12 +63,12 @@ pub fn gomaxprocs() -> usize {
 /// let old = go::runtime::set_gomaxprocs(0); // query only
 /// assert_eq!(go::runtime::set_gomaxprocs(old), old);
 /// ```
-pub fn set_gomaxprocs(n: isize) -> usize {
+pub fn set_gomaxprocs(n: usize) -> usize {
     let rt = scheduler::runtime();
-    if n < 1 {
+    if n == 0 {
         return rt.nprocs();
     }
-    rt.set_nprocs(n as usize)
+    rt.set_nprocs(n)
 }
 
 /// The id of the calling goroutine (1 for the first one spawned), or `None`
