@@ -111,3 +111,12 @@ pub(crate) fn crash(payload: &(dyn Any + Send), info: &CrashInfo) -> ! {
     let _ = std::io::stderr().write_all(s.as_bytes());
     std::process::exit(2);
 }
+
+/// Prints Go's `fatal error: <msg>` and exits with status 2: for failures no
+/// goroutine can recover from (GO_SEMANTICS 5).
+#[cold]
+pub(crate) fn fatal(msg: &str) -> ! {
+    let _ = std::io::stdout().flush();
+    let _ = writeln!(std::io::stderr(), "fatal error: {msg}");
+    std::process::exit(2);
+}

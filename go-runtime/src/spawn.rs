@@ -241,10 +241,12 @@ impl Builder {
             Some(n) => round_stack_size(n),
             None => rt.stack_size.load(Ordering::Relaxed),
         };
-        let stack = match worker::current() {
-            Some(w) => w.stacks.borrow_mut().take(size)?,
-            None => stack::take_shared(size)?,
-        };
+        // The stack is taken when the goroutine first runs; make sure now
+        // that one can be had, so that a mapping failure is this call's error.
+        match worker::current() {
+            Some(w) => w.stacks.borrow_mut().ensure_available(size)?,
+            None => stack::ensure_available_shared(size)?,
+        }
         let parent = worker::current_gref().map_or(0, |g| g.id());
         let id = rt.next_id();
         let packet = Arc::new(Packet::new());
@@ -260,9 +262,12 @@ impl Builder {
             name: self.name.map(String::into_boxed_str),
             migratable: self.migratable || rt.migrate_all.load(Ordering::Relaxed),
         };
-        let g = Goroutine::new(spec, stack, body);
+        let g = Goroutine::new(spec, size, Box::new(body));
         rt.live.fetch_add(1, Ordering::Relaxed);
-        scheduler::submit(g);
+        if scheduler::submit(g) {
+            // A long queue on this worker: let it drain (see `submit`).
+            park::yield_now();
+        }
         Ok(JoinHandle { packet, id })
     }
 }

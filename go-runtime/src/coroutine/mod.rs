@@ -5,9 +5,13 @@
 //! home thread, stack layout).
 //!
 //! # Invariants
-//! - `coroutine` is touched only by the one thread that holds the goroutine
-//!   *to run it* (it popped it from a run queue, or is finishing it); the
-//!   state machine makes that holder unique (see `README.md`, "Ownership").
+//! - `body`, `coroutine` and `guard` are touched only by the one thread that
+//!   holds the goroutine *to run it* (it popped it from a run queue, or is
+//!   finishing it); the state machine makes that holder unique (see
+//!   `README.md`, "Ownership").
+//! - Before the first run `body` is `Some` and `coroutine` is `None`: an
+//!   unstarted goroutine owns no stack. The first run moves `body` onto a
+//!   stack taken from the running worker's cache.
 //! - `yielder` is written once, by the goroutine itself when it first runs,
 //!   and read only by the goroutine itself.
 //! - A started goroutine whose `migratable` is false is resumed only on the
@@ -16,7 +20,7 @@
 pub(crate) mod overflow;
 pub(crate) mod stack;
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
@@ -24,6 +28,7 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub(crate) use self::stack::GoStack;
+use self::stack::StackCache;
 
 /// Why a goroutine handed control back to its worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +50,9 @@ pub(crate) enum Resumed {
 
 /// The coroutine type of every goroutine.
 type Coro = Coroutine<(), Suspend, (), GoStack>;
+
+/// A goroutine's code, boxed until it gets a stack.
+pub(crate) type Body = Box<dyn FnOnce() + Send + 'static>;
 
 /// A shared reference to a goroutine: what run queues, timers and wait lists hold.
 pub(crate) type GRef = Arc<Goroutine>;
@@ -79,11 +87,14 @@ pub(crate) struct Goroutine {
     /// by the worker that runs it, before resuming it (Release); read by
     /// wakers (Acquire) to find the inbox to push to.
     home: AtomicU32,
-    /// The guard page range of its stack, for the overflow handler.
-    guard: (usize, usize),
-    /// Usable bytes of its stack, for the overflow message.
+    /// The guard page range of its stack once it has one, for the overflow
+    /// handler (which reads it on the thread running the goroutine).
+    guard: Cell<(usize, usize)>,
+    /// Usable bytes of its stack (a size class).
     stack_size: usize,
-    /// The coroutine; `None` once finished and its stack returned.
+    /// What it will run, until its first run puts it on a stack.
+    body: UnsafeCell<Option<Body>>,
+    /// The coroutine; `None` before the first run and once finished.
     coroutine: UnsafeCell<Option<Coro>>,
     /// The coroutine's yielder, set by the goroutine on its first run.
     yielder: Cell<*const Yielder<(), Suspend>>,
@@ -92,9 +103,9 @@ pub(crate) struct Goroutine {
 }
 
 // SAFETY: (the `unsafe impl Send` argument of DESIGN.md, "Soundness first")
-// 1. The fields other than `coroutine`, `yielder` and `panic_site` are atomics
-//    or immutable after construction.
-// 2. `coroutine`, `yielder` and `panic_site` are touched only by the thread
+// 1. The fields other than `body`, `coroutine`, `guard`, `yielder` and
+//    `panic_site` are atomics or immutable after construction.
+// 2. Those five are touched only by the thread
 //    that currently runs the goroutine (module invariants); the run queues
 //    hand the goroutine from thread to thread with Release/Acquire, so each
 //    holder sees the previous holder's writes.
@@ -103,8 +114,8 @@ pub(crate) struct Goroutine {
 //    to another thread is what `Send` forbids. So a started goroutine is only
 //    ever resumed on the thread it started on (`home`), unless it was spawned
 //    with the `unsafe` migration opt-in, whose caller promised its stack holds
-//    no such value across a blocking call. Before its first run the stack holds
-//    only the `Send` closure given to `spawn`, so any worker may take it.
+//    no such value across a blocking call. Before its first run there is no
+//    stack, only the `Send` closure given to `spawn`, so any worker may take it.
 // 4. Dropping the last reference never runs the coroutine's destructors on
 //    another thread: a started, unfinished coroutine is leaked (see `Drop`).
 unsafe impl Send for Goroutine {}
@@ -138,11 +149,10 @@ pub(crate) struct Spec {
 }
 
 impl Goroutine {
-    /// Makes a goroutine that will run `body` on `stack` when first resumed.
-    pub(crate) fn new(spec: Spec, stack: GoStack, body: impl FnOnce() + Send + 'static) -> GRef {
-        let guard = stack.guard_range();
-        let stack_size = stack.usable();
-        let g = Arc::new(Goroutine {
+    /// Makes a goroutine that will run `body` on a stack of `stack_size`
+    /// usable bytes (a size class), taken when it first runs.
+    pub(crate) fn new(spec: Spec, stack_size: usize, body: Body) -> GRef {
+        Arc::new(Goroutine {
             state: AtomicU8::new(RUNNABLE),
             id: spec.id,
             parent: spec.parent,
@@ -150,22 +160,33 @@ impl Goroutine {
             name: spec.name,
             migratable: spec.migratable,
             home: AtomicU32::new(NO_HOME),
-            guard,
+            guard: Cell::new((0, 0)),
             stack_size,
+            body: UnsafeCell::new(Some(body)),
             coroutine: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             panic_site: UnsafeCell::new(None),
-        });
-        let this: *const Goroutine = Arc::as_ptr(&g);
+        })
+    }
+
+    /// First run: puts the body on `stack` as a coroutine.
+    ///
+    /// # Safety
+    /// The caller is the unique holder (as for `resume`) and the goroutine
+    /// has not started.
+    unsafe fn start_on(&self, stack: GoStack) -> &mut Coro {
+        // SAFETY: unique holder (caller's contract).
+        let body = unsafe { (*self.body.get()).take() }.expect("goroutine started twice");
+        self.guard.set(stack.guard_range());
+        let this: *const Goroutine = self;
         let coro = Coro::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
             // SAFETY: the goroutine outlives its coroutine (it owns it), and
             // only the goroutine itself touches `yielder` (module invariants).
             unsafe { (*this).yielder.set(yielder) };
             body();
         });
-        // SAFETY: `g` is not shared yet, so this is the only access.
-        unsafe { *g.coroutine.get() = Some(coro) };
-        g
+        // SAFETY: unique holder (caller's contract).
+        unsafe { (*self.coroutine.get()).insert(coro) }
     }
 
     /// Go's goroutine id.
@@ -206,7 +227,7 @@ impl Goroutine {
 
     /// The guard page range of its stack.
     pub(crate) fn guard(&self) -> (usize, usize) {
-        self.guard
+        self.guard.get()
     }
 
     /// Usable bytes of its stack.
@@ -230,21 +251,28 @@ impl Goroutine {
     }
 
     /// Resumes the goroutine on the calling worker thread, until it suspends
-    /// or finishes.
+    /// or finishes. On its first run it takes a stack from `stacks`.
     ///
     /// # Safety
     /// The caller holds the goroutine to run it (it took it from a run queue),
     /// is a worker thread with index `worker`, and `worker` is the goroutine's
     /// home unless the goroutine is unstarted or migratable.
-    pub(crate) unsafe fn resume(&self, worker: u32) -> Resumed {
+    pub(crate) unsafe fn resume(&self, worker: u32, stacks: &RefCell<StackCache>) -> Resumed {
         debug_assert!(self.stealable() || self.home() == worker);
         // Release pairs with the Acquire in `home()`: a waker that reads the
         // new home also sees everything this worker did before.
         self.home.store(worker, Ordering::Release);
         self.state.store(RUNNING, Ordering::Relaxed);
         // SAFETY: we are the unique holder (caller's contract).
-        let coro = unsafe { &mut *self.coroutine.get() };
-        let coro = coro.as_mut().expect("resumed a finished goroutine");
+        let coro = match unsafe { (*self.coroutine.get()).as_mut() } {
+            Some(coro) => coro,
+            None => {
+                let stack = stacks.borrow_mut().take(self.stack_size);
+                let stack = stack.unwrap_or_else(|e| crate::panic::fatal(&e.to_string()));
+                // SAFETY: unique holder, and no coroutine yet: not started.
+                unsafe { self.start_on(stack) }
+            }
+        };
         match coro.resume(()) {
             CoroutineResult::Yield(s) => Resumed::Suspended(s),
             CoroutineResult::Return(()) => Resumed::Finished,
@@ -326,10 +354,13 @@ impl Goroutine {
 
 impl Drop for Goroutine {
     fn drop(&mut self) {
-        let Some(mut coro) = self.coroutine.get_mut().take() else {
+        // An unstarted goroutine owns only its `Send` body, dropped with it.
+        let Some(coro) = self.coroutine.get_mut().take() else {
             return;
         };
-        if coro.started() {
+        if coro.done() {
+            stack::give_shared(coro.into_stack());
+        } else {
             // Started and not finished: it is parked and nothing can ever wake
             // it (Go leaks such a goroutine too). Unwinding it here would run
             // its destructors on whatever thread dropped the last reference,
@@ -337,10 +368,6 @@ impl Drop for Goroutine {
             // unwinding would break `Pin`'s drop guarantee for values pinned on
             // it. So its stack stays allocated, untouched, forever.
             std::mem::forget(coro);
-        } else {
-            // Never ran: dropping drops only the `Send` closure.
-            coro.force_unwind();
-            stack::give_shared(coro.into_stack());
         }
     }
 }

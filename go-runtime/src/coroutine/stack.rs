@@ -189,6 +189,18 @@ impl StackCache {
         Ok(stack)
     }
 
+    /// Makes sure a stack of `size` can be taken, mapping a slab if needed,
+    /// so that `spawn` reports a mapping failure itself.
+    pub(crate) fn ensure_available(&mut self, size: usize) -> io::Result<()> {
+        let class = class_of(size);
+        if self.stacks.last().is_some_and(|s| s.class as usize == class) {
+            return Ok(());
+        }
+        let stack = self.take(size)?;
+        self.stacks.push(stack);
+        Ok(())
+    }
+
     /// Returns a stack whose coroutine has finished.
     pub(crate) fn give(&mut self, stack: GoStack) {
         stack.trim_if_deep();
@@ -202,11 +214,16 @@ impl StackCache {
     }
 }
 
-/// Takes a stack from the shared pool (callers off the runtime's workers).
-pub(crate) fn take_shared(size: usize) -> io::Result<GoStack> {
-    // Extra stacks `take` moves into the temporary cache go back to the
-    // shared list when it drops.
-    StackCache::default().take(size)
+/// Makes sure the shared pool can hand out a stack of `size`, mapping a slab
+/// if needed (callers off the runtime's workers).
+pub(crate) fn ensure_available_shared(size: usize) -> io::Result<()> {
+    let class = class_of(size);
+    if !pool().classes[class].lock().is_empty() {
+        return Ok(());
+    }
+    let mut fresh = new_slab(class)?;
+    pool().classes[class].lock().append(&mut fresh);
+    Ok(())
 }
 
 /// Returns a stack to the shared pool (callers off the runtime's workers).
@@ -307,6 +324,10 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
     if base == libc::MAP_FAILED {
         return Err(map_error("map", io::Error::last_os_error()));
     }
+    // Huge pages would turn a goroutine's one touched page into 2 MiB on
+    // machines where transparent huge pages are always on.
+    // SAFETY: advice on our own fresh mapping; failure only loses the hint.
+    unsafe { libc::madvise(base, len, libc::MADV_NOHUGEPAGE) };
     let base = base as usize;
     let mut stacks = Vec::with_capacity(count);
     for i in 0..count {

@@ -236,17 +236,27 @@ pub(crate) fn ready(g: GRef) {
     rt.idle.notify_worker(shared.index, &shared.sleeper);
 }
 
+/// How many unstarted goroutines a worker's local queue may hold before a
+/// goroutine that spawns more yields to them. Go's local run queue holds 256
+/// and Go preempts a goroutine after 10 ms, which together keep a spawning
+/// loop from queueing a million goroutines; without preemption this bound
+/// plays that part (README, "Spawning").
+const SPAWN_BACKLOG: usize = 256;
+
 /// Makes a new goroutine runnable: on the caller's runnext slot when called
-/// on an active worker (Go's `newproc`), else on the global queue.
-pub(crate) fn submit(g: GRef) {
+/// on an active worker (Go's `newproc`), else on the global queue. Returns
+/// true if the calling goroutine should yield because its worker's queue is
+/// long.
+pub(crate) fn submit(g: GRef) -> bool {
     if let Some(w) = worker::current()
         && w.is_active()
     {
         w.put_runnext(g);
         runtime().notify_one();
-        return;
+        return w.local_len() > SPAWN_BACKLOG;
     }
     runtime().inject(g);
+    false
 }
 
 #[cfg(test)]

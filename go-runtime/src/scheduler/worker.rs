@@ -127,13 +127,18 @@ impl Worker {
         self.shared.index < self.rt.nprocs()
     }
 
+    /// How many goroutines wait in the local (stealable) queue.
+    pub(crate) fn local_len(&self) -> usize {
+        self.local.len()
+    }
+
     /// Runs `g` until it suspends or finishes, then files it accordingly.
     fn execute(&self, g: GRef) {
         self.current.set(Arc::as_ptr(&g));
         // SAFETY: we took `g` from a run queue, so we are its unique holder;
         // every queue this worker pops holds only goroutines that are
         // unstarted, migratable, or homed here (see `ready` and `push_back`).
-        let r = unsafe { g.resume(self.shared.index as u32) };
+        let r = unsafe { g.resume(self.shared.index as u32, &self.stacks) };
         self.current.set(std::ptr::null());
         match r {
             Resumed::Suspended(Suspend::Yield) => self.push_back(g),

@@ -1,0 +1,86 @@
+// The workloads in Go, the reference every ratio is taken against.
+// Usage: gobench <spawn|gosched|sleep> <n>; prints the same report line as
+// the Rust programs (see ../src/lib.rs).
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func statusKB(field string) int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, field) {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func cpu() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func main() {
+	name := os.Args[1]
+	n, _ := strconv.ParseInt(os.Args[2], 10, 64)
+	base := statusKB("VmRSS:")
+	cpu0 := cpu()
+	start := time.Now()
+	ops := n
+	parked := int64(0)
+	var wg sync.WaitGroup
+	switch name {
+	case "spawn":
+		for i := int64(0); i < n; i++ {
+			wg.Add(1)
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+	case "gosched":
+		for i := 0; i < 1000; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := int64(0); j < n; j++ {
+					runtime.Gosched()
+				}
+			}()
+		}
+		wg.Wait()
+		ops = 1000 * n
+	case "sleep":
+		// Sleep until a common deadline far enough away that all are
+		// parked at once (1 s per 100,000, as in ../src/lib.rs).
+		deadline := start.Add(time.Duration((n+99999)/100000) * time.Second)
+		for i := int64(0); i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Until(deadline))
+			}()
+		}
+		parked = statusKB("VmRSS:")
+		if time.Now().After(deadline) {
+			panic("spawning outlasted the sleep window")
+		}
+		wg.Wait()
+	default:
+		panic("unknown workload " + name)
+	}
+	wall := time.Since(start)
+	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d\n",
+		float64(wall.Nanoseconds())/float64(ops), float64(wall.Nanoseconds())/1e6,
+		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"))
+}
