@@ -81,7 +81,7 @@ pub fn set_gomaxprocs(n: usize) -> usize {
 /// assert!(id.is_some());
 /// ```
 pub fn goroutine_id() -> Option<u64> {
-    worker::current_gref().map(|g| g.id())
+    Some(worker::current_goroutine_id()).filter(|&id| id != 0)
 }
 
 /// The name given with [`Builder::name`](crate::Builder::name) to the calling

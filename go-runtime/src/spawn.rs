@@ -1,23 +1,23 @@
 //! Starting goroutines: `spawn`, `Builder`, `JoinHandle`.
 //!
-//! A goroutine's result travels in a `Packet` shared by the goroutine and its
-//! `JoinHandle`. The packet's lock orders the two events that decide what
+//! A goroutine's closure and its result travel in one allocation, a `Task`,
+//! shared by the goroutine (which runs it once) and its `JoinHandle` (which
+//! sees only its `Packet`). The packet's lock orders the two events that decide what
 //! happens to a panic: the goroutine finishing, and the handle being dropped.
 //! Finished first: the result waits in the packet for `join` (and a panic
 //! still unjoined when the handle drops kills the process, as in Go). Dropped
 //! first: the goroutine is detached, and its panic kills the process at once.
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::io;
 use std::panic::{AssertUnwindSafe, Location};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::coroutine::stack::{self, round_stack_size};
-use crate::coroutine::{Goroutine, Spec};
+use crate::coroutine::{Goroutine, Run, Spec};
 use crate::panic::{CrashInfo, crash};
 use crate::park::{self, Unparker};
 use crate::scheduler::{self, runtime, worker};
@@ -25,54 +25,121 @@ use crate::scheduler::{self, runtime, worker};
 /// What `join` returns: the goroutine's value, or the payload of its panic.
 pub type Result<T> = std::result::Result<T, Box<dyn Any + Send + 'static>>;
 
-/// Where the result meets the handle.
-struct Packet<T> {
-    /// All of the packet's state, under one short lock.
-    state: Mutex<PacketState<T>>,
+/// A goroutine's closure and the packet its result goes to.
+struct Task<F, T> {
+    /// Where the result meets the handle.
+    packet: Packet<T>,
+    /// The closure; taken by the one call of `Run::run`.
+    f: UnsafeCell<Option<F>>,
+    /// Spawned by `WaitGroup::go`: a panic is reported as re-panicked.
+    repanicked: bool,
 }
 
-struct PacketState<T> {
-    /// The goroutine's outcome, until `join` takes it.
-    result: Option<Result<T>>,
-    /// Where a panic came from, for the crash report.
-    crash: Option<CrashInfo>,
-    /// The handle was dropped: nobody will join.
-    detached: bool,
-    /// Who waits in `join`.
-    joiner: Option<Unparker>,
+// SAFETY: `f` is touched only by `Run::run`, called once, by the goroutine
+// (`Goroutine` hands its body out once); it is `Send`, so it may be dropped
+// on any thread if the goroutine never runs. `packet`'s cells are each owned
+// by one side at a time (the `Packet` protocol) and hold `Send` values.
+unsafe impl<F: Send, T: Send> Sync for Task<F, T> {}
+
+impl<F, T> Run for Task<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(self: Arc<Self>) {
+        // SAFETY: `run` is called once (see the `Sync` argument above).
+        let f = unsafe { (*self.f.get()).take() }.expect("a goroutine body runs once");
+        let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+        self.packet.complete(result, self.repanicked);
+    }
 }
+
+/// The handle's view of a `Task`: its packet, whatever the closure's type.
+trait HasPacket<T>: Send + Sync {
+    fn packet(&self) -> &Packet<T>;
+}
+
+impl<F: Send, T: Send> HasPacket<T> for Task<F, T> {
+    fn packet(&self) -> &Packet<T> {
+        &self.packet
+    }
+}
+
+/// Where the result meets the handle.
+///
+/// # Protocol
+/// `state` holds three bits, each set once: `DONE` (the goroutine wrote
+/// `result` and `crash`), `DETACHED` (the handle was dropped), `WAITING` (the
+/// handle wrote `joiner` and waits). Each side sets its bit with one
+/// `fetch_or` and learns from the previous value what the other did:
+/// - `result`/`crash`: written by the goroutine before `DONE`; afterwards
+///   read by the handle (which saw `DONE`) or, if `DETACHED` came first, by
+///   the goroutine itself, the handle being gone.
+/// - `joiner`: written by the handle before `WAITING`, then never touched by
+///   it; taken by the goroutine only if its `fetch_or(DONE)` saw `WAITING`.
+struct Packet<T> {
+    /// `DONE | DETACHED | WAITING` bits.
+    state: AtomicU8,
+    /// The goroutine's outcome.
+    result: UnsafeCell<Option<Result<T>>>,
+    /// Where a panic came from, for the crash report.
+    crash: UnsafeCell<Option<CrashInfo>>,
+    /// Who waits in `join`.
+    joiner: UnsafeCell<Option<Unparker>>,
+}
+
+/// The goroutine finished and wrote its outcome.
+const DONE: u8 = 1;
+/// The handle was dropped: nobody will join.
+const DETACHED: u8 = 2;
+/// The handle registered a joiner and waits.
+const WAITING: u8 = 4;
 
 impl<T> Packet<T> {
     fn new() -> Self {
         Packet {
-            state: Mutex::new(PacketState {
-                result: None,
-                crash: None,
-                detached: false,
-                joiner: None,
-            }),
+            state: AtomicU8::new(0),
+            result: UnsafeCell::new(None),
+            crash: UnsafeCell::new(None),
+            joiner: UnsafeCell::new(None),
         }
     }
 
     /// Called by the goroutine as its last act.
     fn complete(&self, result: Result<T>, repanicked: bool) {
-        let crash_info = result.is_err().then(|| {
-            CrashInfo::current(repanicked).expect("a goroutine completes on its own stack")
-        });
-        let mut st = self.state.lock();
-        if st.detached {
-            drop(st);
-            if let (Err(payload), Some(info)) = (&result, &crash_info) {
-                crash(payload.as_ref(), info);
+        let panicked = result.is_err();
+        // SAFETY: before `DONE` only the goroutine touches `result`/`crash`.
+        unsafe {
+            if panicked {
+                *self.crash.get() = CrashInfo::current(repanicked);
             }
-            return;
+            *self.result.get() = Some(result);
         }
-        st.result = Some(result);
-        st.crash = crash_info;
-        let joiner = st.joiner.take();
-        drop(st);
-        if let Some(j) = joiner {
-            j.unpark();
+        // Release publishes the outcome to the handle's Acquire; Acquire
+        // sees the joiner the handle wrote before `WAITING`.
+        let prev = self.state.fetch_or(DONE, Ordering::AcqRel);
+        if prev & DETACHED != 0 {
+            // SAFETY: the handle is gone; the outcome is ours again.
+            unsafe { self.crash_if_panicked() };
+        } else if prev & WAITING != 0 {
+            // SAFETY: the handle wrote `joiner` before `WAITING` and no longer
+            // touches it.
+            if let Some(j) = unsafe { (*self.joiner.get()).take() } {
+                j.unpark();
+            }
+        }
+    }
+
+    /// Reports an unjoined panic like Go and exits; drops a value.
+    ///
+    /// # Safety
+    /// The caller has exclusive access to `result` and `crash` (protocol above).
+    unsafe fn crash_if_panicked(&self) {
+        // SAFETY: caller's contract.
+        if let Some(Err(payload)) = unsafe { (*self.result.get()).take() } {
+            // SAFETY: caller's contract.
+            let info = unsafe { (*self.crash.get()).take() };
+            crash(payload.as_ref(), &info.expect("a panic carries its report"));
         }
     }
 }
@@ -95,7 +162,7 @@ impl<T> Packet<T> {
 /// ```
 pub struct JoinHandle<T> {
     /// Shared with the goroutine.
-    packet: Arc<Packet<T>>,
+    task: Arc<dyn HasPacket<T>>,
     /// The goroutine's id.
     id: u64,
 }
@@ -113,21 +180,25 @@ impl<T> JoinHandle<T> {
     /// payload if it panicked. On a goroutine only the caller waits; on a plain
     /// thread the thread blocks.
     pub fn join(self) -> Result<T> {
-        loop {
-            {
-                let mut st = self.packet.state.lock();
-                if let Some(r) = st.result.take() {
-                    return r;
+        let p = self.task.packet();
+        // Acquire pairs with the AcqRel in `complete`.
+        if p.state.load(Ordering::Acquire) & DONE == 0 {
+            // SAFETY: the handle writes `joiner` once, before `WAITING`.
+            unsafe { *p.joiner.get() = Some(Unparker::current()) };
+            // Release publishes the joiner to `complete`'s Acquire.
+            if p.state.fetch_or(WAITING, Ordering::AcqRel) & DONE == 0 {
+                while p.state.load(Ordering::Acquire) & DONE == 0 {
+                    park::park();
                 }
-                st.joiner = Some(Unparker::current());
             }
-            park::park();
         }
+        // SAFETY: `DONE` is set and the handle is alive: `result` is ours.
+        unsafe { (*p.result.get()).take() }.expect("join takes the result once")
     }
 
     /// Whether the goroutine has finished (its result is waiting for `join`).
     pub fn is_finished(&self) -> bool {
-        self.packet.state.lock().result.is_some()
+        self.task.packet().state.load(Ordering::Acquire) & DONE != 0
     }
 
     /// The goroutine's id (as `go::runtime::goroutine_id` reports inside it).
@@ -138,13 +209,12 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let mut st = self.packet.state.lock();
-        st.detached = true;
-        st.joiner = None;
-        if let Some(Err(payload)) = st.result.take() {
-            let info = st.crash.take().expect("a panic result carries its report");
-            drop(st);
-            crash(payload.as_ref(), &info);
+        let p = self.task.packet();
+        // Acquire sees the outcome if `DONE` was set first.
+        if p.state.fetch_or(DETACHED, Ordering::AcqRel) & DONE != 0 {
+            // SAFETY: `DONE` came first and the handle is the only reader; a
+            // `join` that already took the result leaves `None`.
+            unsafe { p.crash_if_panicked() };
         }
     }
 }
@@ -247,14 +317,13 @@ impl Builder {
             Some(w) => w.stacks.borrow_mut().ensure_available(size)?,
             None => stack::ensure_available_shared(size)?,
         }
-        let parent = worker::current_gref().map_or(0, |g| g.id());
+        let parent = worker::current_goroutine_id();
         let id = rt.next_id();
-        let packet = Arc::new(Packet::new());
-        let theirs = Arc::clone(&packet);
-        let body = move || {
-            let result = std::panic::catch_unwind(AssertUnwindSafe(f));
-            theirs.complete(result, repanicked);
-        };
+        let task = Arc::new(Task {
+            packet: Packet::new(),
+            f: UnsafeCell::new(Some(f)),
+            repanicked,
+        });
         let spec = Spec {
             id,
             parent,
@@ -262,13 +331,14 @@ impl Builder {
             name: self.name.map(String::into_boxed_str),
             migratable: self.migratable || rt.migrate_all.load(Ordering::Relaxed),
         };
-        let g = Goroutine::new(spec, size, Box::new(body));
+        let recycled = worker::current().and_then(|w| w.take_recycled());
+        let g = Goroutine::new(recycled, spec, size, task.clone());
         rt.live.fetch_add(1, Ordering::Relaxed);
         if scheduler::submit(g) {
             // A long queue on this worker: let it drain (see `submit`).
             park::yield_now();
         }
-        Ok(JoinHandle { packet, id })
+        Ok(JoinHandle { task, id })
     }
 }
 

@@ -51,8 +51,14 @@ pub(crate) enum Resumed {
 /// The coroutine type of every goroutine.
 type Coro = Coroutine<(), Suspend, (), GoStack>;
 
-/// A goroutine's code, boxed until it gets a stack.
-pub(crate) type Body = Box<dyn FnOnce() + Send + 'static>;
+/// A goroutine's code: run once, on the goroutine's stack.
+pub(crate) trait Run: Send + Sync + 'static {
+    /// Runs the code and delivers its outcome.
+    fn run(self: Arc<Self>);
+}
+
+/// A goroutine's code, shared with its `JoinHandle` until it gets a stack.
+pub(crate) type Body = Arc<dyn Run>;
 
 /// A shared reference to a goroutine: what run queues, timers and wait lists hold.
 pub(crate) type GRef = Arc<Goroutine>;
@@ -150,9 +156,10 @@ pub(crate) struct Spec {
 
 impl Goroutine {
     /// Makes a goroutine that will run `body` on a stack of `stack_size`
-    /// usable bytes (a size class), taken when it first runs.
-    pub(crate) fn new(spec: Spec, stack_size: usize, body: Body) -> GRef {
-        Arc::new(Goroutine {
+    /// usable bytes (a size class), taken when it first runs. Reuses the
+    /// allocation of `recycled` (a finished goroutine from `recycle`) if given.
+    pub(crate) fn new(recycled: Option<GRef>, spec: Spec, stack_size: usize, body: Body) -> GRef {
+        let fresh = Goroutine {
             state: AtomicU8::new(RUNNABLE),
             id: spec.id,
             parent: spec.parent,
@@ -166,7 +173,20 @@ impl Goroutine {
             coroutine: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             panic_site: UnsafeCell::new(None),
-        })
+        };
+        match recycled {
+            Some(mut g) => {
+                *Arc::get_mut(&mut g).expect("a recycled goroutine is unshared") = fresh;
+                g
+            }
+            None => Arc::new(fresh),
+        }
+    }
+
+    /// Whether this finished goroutine's allocation can be reused: nothing
+    /// else references it.
+    pub(crate) fn recyclable(g: &mut GRef) -> bool {
+        Arc::get_mut(g).is_some()
     }
 
     /// First run: puts the body on `stack` as a coroutine.
@@ -183,7 +203,7 @@ impl Goroutine {
             // SAFETY: the goroutine outlives its coroutine (it owns it), and
             // only the goroutine itself touches `yielder` (module invariants).
             unsafe { (*this).yielder.set(yielder) };
-            body();
+            body.run();
         });
         // SAFETY: unique holder (caller's contract).
         unsafe { (*self.coroutine.get()).insert(coro) }

@@ -193,7 +193,11 @@ impl StackCache {
     /// so that `spawn` reports a mapping failure itself.
     pub(crate) fn ensure_available(&mut self, size: usize) -> io::Result<()> {
         let class = class_of(size);
-        if self.stacks.last().is_some_and(|s| s.class as usize == class) {
+        if self
+            .stacks
+            .last()
+            .is_some_and(|s| s.class as usize == class)
+        {
             return Ok(());
         }
         let stack = self.take(size)?;

@@ -59,6 +59,14 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
+    /// Whether some worker other than the caller (which is searching) is
+    /// running goroutines, out of `started` workers.
+    pub(crate) fn others_awake(&self, started: usize) -> bool {
+        let idle =
+            self.num_sleeping.load(Ordering::Relaxed) + self.num_searching.load(Ordering::Relaxed);
+        idle < started
+    }
+
     /// A worker with no local work starts searching other queues.
     pub(crate) fn start_searching(&self) {
         self.num_searching.fetch_add(1, Ordering::SeqCst);

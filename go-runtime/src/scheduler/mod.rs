@@ -56,6 +56,8 @@ pub(crate) struct Runtime {
     pub(crate) stack_size: AtomicUsize,
     /// Whether goroutines spawned from now on migrate (the `unsafe` opt-in).
     pub(crate) migrate_all: AtomicBool,
+    /// Finished goroutines for reuse, shared by the workers.
+    pub(crate) recycled: Mutex<Vec<GRef>>,
 }
 
 /// The part of a worker other threads use.
@@ -108,6 +110,7 @@ fn start() -> &'static Runtime {
                 DEFAULT_STACK_SIZE,
             )),
             migrate_all: AtomicBool::new(false),
+            recycled: Mutex::new(Vec::new()),
         }
     });
     if first {

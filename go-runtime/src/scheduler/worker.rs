@@ -25,6 +25,11 @@ const GLOBAL_QUEUE_PERIOD: u32 = 61;
 /// Consecutive runnext picks before the queues get a turn: two goroutines
 /// that wake each other through runnext cannot starve the rest.
 const RUNNEXT_STREAK_MAX: u32 = 32;
+/// Steal attempts an idle worker makes before it parks, while another worker
+/// is running goroutines.
+const SPIN_ROUNDS: u32 = 64;
+/// `spin_loop` hints between two steal attempts (about a microsecond).
+const SPIN_PAUSES: u32 = 32;
 /// Timers are checked every this many ticks while there is other work.
 const TIMER_CHECK_PERIOD: u32 = 16;
 
@@ -79,7 +84,15 @@ pub(crate) struct Worker {
     rng: Cell<u64>,
     /// Free goroutine stacks.
     pub(crate) stacks: RefCell<StackCache>,
+    /// Finished goroutines whose allocation spawn can reuse (Go's `gFree`).
+    recycled: RefCell<Vec<GRef>>,
 }
+
+/// Finished goroutines a worker keeps for reuse; past this, half go to the
+/// runtime's shared list (Go's `gFree` local and global lists).
+const RECYCLED_MAX: usize = 256;
+/// How many a worker with none takes from the shared list at once.
+const RECYCLED_BATCH: usize = 32;
 
 /// The body of worker thread `index`.
 pub(crate) fn run(rt: &'static Runtime, index: usize) {
@@ -106,6 +119,7 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
             0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
         ),
         stacks: RefCell::new(StackCache::default()),
+        recycled: RefCell::new(Vec::new()),
     }));
     WORKER.with(|w| w.set(worker));
     rt.register(shared);
@@ -125,6 +139,17 @@ impl Worker {
     /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
     pub(crate) fn is_active(&self) -> bool {
         self.shared.index < self.rt.nprocs()
+    }
+
+    /// A finished goroutine's allocation for `spawn` to reuse.
+    pub(crate) fn take_recycled(&self) -> Option<GRef> {
+        let mut recycled = self.recycled.borrow_mut();
+        if recycled.is_empty() {
+            let mut shared = self.rt.recycled.lock();
+            let at = shared.len().saturating_sub(RECYCLED_BATCH);
+            recycled.extend(shared.drain(at..));
+        }
+        recycled.pop()
     }
 
     /// How many goroutines wait in the local (stealable) queue.
@@ -156,6 +181,21 @@ impl Worker {
                 self.rt
                     .live
                     .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                let mut g = g;
+                if Goroutine::recyclable(&mut g) {
+                    let mut recycled = self.recycled.borrow_mut();
+                    recycled.push(g);
+                    if recycled.len() > RECYCLED_MAX {
+                        let mut shared = self.rt.recycled.lock();
+                        let half = recycled.len() / 2;
+                        shared.extend(recycled.drain(..half));
+                        // Bound the shared list too: free what nobody needs.
+                        let cap = RECYCLED_MAX * self.rt.num_started().max(1);
+                        if shared.len() > cap {
+                            shared.truncate(cap);
+                        }
+                    }
+                }
             }
         }
     }
@@ -362,9 +402,23 @@ impl Worker {
         }
         if self.is_active() {
             self.set_searching(true);
-            if let Some(g) = self.steal_global().or_else(|| self.steal_others()) {
-                self.set_searching(false);
-                return Some(g);
+            for round in 0..SPIN_ROUNDS {
+                if let Some(g) = self.steal_global().or_else(|| self.steal_others()) {
+                    self.set_searching(false);
+                    return Some(g);
+                }
+                // Spin only while another worker runs goroutines (it may
+                // spawn more): parking and being woken costs both threads
+                // microseconds, far more than a short spin.
+                if round + 1 == SPIN_ROUNDS
+                    || !self.shared.inbox.is_empty()
+                    || !self.rt.idle.others_awake(self.rt.num_started())
+                {
+                    break;
+                }
+                for _ in 0..SPIN_PAUSES {
+                    std::hint::spin_loop();
+                }
             }
         }
         // S1: announce sleep, S2: look once more, S3: park.
@@ -396,6 +450,14 @@ impl Worker {
         }
         None
     }
+}
+
+/// The id of the goroutine running on this thread, 0 if none.
+pub(crate) fn current_goroutine_id() -> u64 {
+    let p = current_goroutine();
+    // SAFETY: a non-null `p` is the goroutine this thread runs, kept alive by
+    // its worker while it runs.
+    unsafe { p.as_ref() }.map_or(0, Goroutine::id)
 }
 
 /// A new reference to the goroutine running on this thread, if any.
