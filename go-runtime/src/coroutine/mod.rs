@@ -194,19 +194,17 @@ impl Goroutine {
     /// # Safety
     /// The caller is the unique holder (as for `resume`) and the goroutine
     /// has not started.
-    unsafe fn start_on(&self, stack: GoStack) -> &mut Coro {
+    unsafe fn make_coroutine(&self, stack: GoStack) -> Coro {
         // SAFETY: unique holder (caller's contract).
         let body = unsafe { (*self.body.get()).take() }.expect("goroutine started twice");
         self.guard.set(stack.guard_range());
         let this: *const Goroutine = self;
-        let coro = Coro::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+        Coro::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
             // SAFETY: the goroutine outlives its coroutine (it owns it), and
             // only the goroutine itself touches `yielder` (module invariants).
             unsafe { (*this).yielder.set(yielder) };
             body.run();
-        });
-        // SAFETY: unique holder (caller's contract).
-        unsafe { (*self.coroutine.get()).insert(coro) }
+        })
     }
 
     /// Go's goroutine id.
@@ -284,13 +282,14 @@ impl Goroutine {
         self.home.store(worker, Ordering::Release);
         self.state.store(RUNNING, Ordering::Relaxed);
         // SAFETY: we are the unique holder (caller's contract).
-        let coro = match unsafe { (*self.coroutine.get()).as_mut() } {
+        let coro = unsafe { &mut *self.coroutine.get() };
+        let coro = match coro {
             Some(coro) => coro,
             None => {
                 let stack = stacks.borrow_mut().take(self.stack_size);
                 let stack = stack.unwrap_or_else(|e| crate::panic::fatal(&e.to_string()));
                 // SAFETY: unique holder, and no coroutine yet: not started.
-                unsafe { self.start_on(stack) }
+                coro.insert(unsafe { self.make_coroutine(stack) })
             }
         };
         match coro.resume(()) {
