@@ -31,7 +31,7 @@ pub fn gosched() {
 /// go::run(|| assert!(go::runtime::num_goroutine() >= 1));
 /// ```
 pub fn num_goroutine() -> usize {
-    scheduler::try_runtime().map_or(0, |rt| rt.live.load(Ordering::Relaxed))
+    scheduler::try_runtime().map_or(0, |rt| rt.live())
 }
 
 /// The current number of Ps (worker threads running goroutines in

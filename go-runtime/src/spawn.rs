@@ -318,7 +318,11 @@ impl Builder {
             None => stack::ensure_available_shared(size)?,
         }
         let parent = worker::current_goroutine_id();
-        let id = rt.next_id();
+        let w = worker::current();
+        let id = match w {
+            Some(w) => w.spawned(),
+            None => rt.spawned_outside(),
+        };
         let task = Arc::new(Task {
             packet: Packet::new(),
             f: UnsafeCell::new(Some(f)),
@@ -331,9 +335,8 @@ impl Builder {
             name: self.name.map(String::into_boxed_str),
             migratable: self.migratable || rt.migrate_all.load(Ordering::Relaxed),
         };
-        let recycled = worker::current().and_then(|w| w.take_recycled());
+        let recycled = w.and_then(|w| w.take_recycled());
         let g = Goroutine::new(recycled, spec, size, task.clone());
-        rt.live.fetch_add(1, Ordering::Relaxed);
         if scheduler::submit(g) {
             // A long queue on this worker: let it drain (see `submit`).
             park::yield_now();

@@ -46,12 +46,13 @@ pub(crate) struct Runtime {
     /// The global run queue: goroutines spawned off the workers, or by a
     /// retired worker, or migratable ones woken off their worker.
     pub(crate) injector: Injector<GRef>,
-    /// Idle worker bookkeeping.
-    pub(crate) idle: Idle,
-    /// The next goroutine id.
-    next_id: AtomicU64,
-    /// Live goroutines (spawned, not finished).
-    pub(crate) live: AtomicUsize,
+    /// Idle worker bookkeeping (written often: on its own cache line, away
+    /// from the read-mostly fields above).
+    pub(crate) idle: CachePadded<Idle>,
+    /// The next goroutine id not handed to a worker's id cache.
+    next_id: CachePadded<AtomicU64>,
+    /// Goroutines spawned from plain threads (workers count their own).
+    spawned_outside: AtomicUsize,
     /// Usable stack bytes for goroutines spawned without an explicit size.
     pub(crate) stack_size: AtomicUsize,
     /// Whether goroutines spawned from now on migrate (the `unsafe` opt-in).
@@ -75,6 +76,38 @@ pub(crate) struct Shared {
     pub(crate) inbox: Injector<GRef>,
     /// How to wake the worker.
     pub(crate) sleeper: Sleeper,
+    /// Goroutines spawned and finished on this worker.
+    pub(crate) counts: CachePadded<Counts>,
+}
+
+/// A worker's goroutine counts, each written only by the worker's own thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Goroutines spawned by goroutines running on this worker.
+    pub(crate) spawned: AtomicUsize,
+    /// Goroutines that finished on this worker.
+    pub(crate) finished: AtomicUsize,
+}
+
+impl Counts {
+    /// Adds one to a counter only the calling thread writes (no locked
+    /// instruction needed).
+    pub(crate) fn bump(c: &AtomicUsize) {
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+}
+
+/// Keeps a value on its own cache line (two, for the adjacent-line
+/// prefetcher), so that writes to it do not slow readers of its neighbours.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -103,9 +136,9 @@ fn start() -> &'static Runtime {
             num_started: AtomicUsize::new(0),
             nprocs: AtomicUsize::new(procs_from_env()),
             injector: Injector::new(),
-            idle: Idle::default(),
-            next_id: AtomicU64::new(1),
-            live: AtomicUsize::new(0),
+            idle: CachePadded(Idle::default()),
+            next_id: CachePadded(AtomicU64::new(1)),
+            spawned_outside: AtomicUsize::new(0),
             stack_size: AtomicUsize::new(crate::coroutine::stack::round_stack_size(
                 DEFAULT_STACK_SIZE,
             )),
@@ -189,9 +222,37 @@ impl Runtime {
         self.num_started.load(Ordering::SeqCst)
     }
 
-    /// A fresh goroutine id.
-    pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// `n` fresh goroutine ids, the first returned.
+    pub(crate) fn take_ids(&self, n: u64) -> u64 {
+        self.next_id.0.fetch_add(n, Ordering::Relaxed)
+    }
+
+    /// A fresh goroutine id for a spawn off the workers.
+    fn next_id_outside(&self) -> u64 {
+        self.take_ids(1)
+    }
+
+    /// Counts a goroutine spawned off the workers; returns its id.
+    pub(crate) fn spawned_outside(&self) -> u64 {
+        self.spawned_outside.fetch_add(1, Ordering::Relaxed);
+        self.next_id_outside()
+    }
+
+    /// Live goroutines: spawned and not finished (Go's `NumGoroutine`). Exact
+    /// when nothing spawns or finishes meanwhile; otherwise an approximation
+    /// that may count a goroutine finishing right now.
+    pub(crate) fn live(&self) -> usize {
+        let workers = || (0..self.num_started()).filter_map(|i| self.worker(i));
+        // Finished first: a goroutine counted as finished was spawned before,
+        // so the spawn counts read next include it.
+        let finished: usize = workers()
+            .map(|w| w.counts.finished.load(Ordering::Acquire))
+            .sum();
+        let spawned: usize = workers()
+            .map(|w| w.counts.spawned.load(Ordering::Acquire))
+            .sum::<usize>()
+            + self.spawned_outside.load(Ordering::Acquire);
+        spawned.saturating_sub(finished)
     }
 
     /// Wakes an idle worker that may take shared work, if one is needed.

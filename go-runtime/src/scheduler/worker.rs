@@ -14,7 +14,7 @@ use crossbeam_deque::{Steal, Worker as LocalQueue};
 
 use super::idle::Sleeper;
 use super::queue::RunNext;
-use super::{Runtime, Shared};
+use super::{CachePadded, Counts, Runtime, Shared};
 use crate::coroutine::stack::StackCache;
 use crate::coroutine::{GRef, Goroutine, Resumed, Suspend};
 use crate::time::timers::Timers;
@@ -86,7 +86,13 @@ pub(crate) struct Worker {
     pub(crate) stacks: RefCell<StackCache>,
     /// Finished goroutines whose allocation spawn can reuse (Go's `gFree`).
     recycled: RefCell<Vec<GRef>>,
+    /// Goroutine ids reserved for spawns on this worker: `(next, end)` (Go's
+    /// `goidcache`).
+    ids: Cell<(u64, u64)>,
 }
+
+/// How many goroutine ids a worker reserves at once.
+const ID_BATCH: u64 = 64;
 
 /// Finished goroutines a worker keeps for reuse; past this, half go to the
 /// runtime's shared list (Go's `gFree` local and global lists).
@@ -104,6 +110,7 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         stealer: local.stealer(),
         inbox: Default::default(),
         sleeper: Sleeper::for_current_thread(),
+        counts: CachePadded::default(),
     }));
     let worker: &'static Worker = Box::leak(Box::new(Worker {
         rt,
@@ -120,6 +127,7 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         ),
         stacks: RefCell::new(StackCache::default()),
         recycled: RefCell::new(Vec::new()),
+        ids: Cell::new((0, 0)),
     }));
     WORKER.with(|w| w.set(worker));
     rt.register(shared);
@@ -139,6 +147,18 @@ impl Worker {
     /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
     pub(crate) fn is_active(&self) -> bool {
         self.shared.index < self.rt.nprocs()
+    }
+
+    /// Counts a goroutine spawned on this worker; returns its id.
+    pub(crate) fn spawned(&self) -> u64 {
+        Counts::bump(&self.shared.counts.spawned);
+        let (mut next, mut end) = self.ids.get();
+        if next == end {
+            next = self.rt.take_ids(ID_BATCH);
+            end = next + ID_BATCH;
+        }
+        self.ids.set((next + 1, end));
+        next
     }
 
     /// A finished goroutine's allocation for `spawn` to reuse.
@@ -178,9 +198,7 @@ impl Worker {
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe { g.take_stack() };
                 self.stacks.borrow_mut().give(stack);
-                self.rt
-                    .live
-                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                Counts::bump(&self.shared.counts.finished);
                 let mut g = g;
                 if Goroutine::recyclable(&mut g) {
                     let mut recycled = self.recycled.borrow_mut();
