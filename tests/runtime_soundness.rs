@@ -64,3 +64,88 @@ fn thread_local_reference_survives_1000_blocking_calls_on_home_thread() {
         );
     }
 }
+
+#[test]
+fn migratable_goroutines_move_between_workers_and_lose_nothing() {
+    // The `unsafe` opt-in: started goroutines may resume on another worker.
+    const NAME: &str = "migratable_goroutines_move_between_workers_and_lose_nothing";
+    if common::is_child(NAME) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let moves = Arc::new(AtomicU64::new(0));
+        let sum = Arc::new(AtomicU64::new(0));
+        let hs: Vec<_> = (0..64u64)
+            .map(|n| {
+                let (moves, sum) = (moves.clone(), sum.clone());
+                // SAFETY: the body holds nothing thread-bound across its
+                // blocking calls (only integers and `Arc`s).
+                let b = unsafe { go::Builder::new().migratable() };
+                b.spawn(move || {
+                    let mut last = std::thread::current().id();
+                    for i in 0..200u64 {
+                        if i % 2 == 0 {
+                            go::runtime::gosched();
+                        } else {
+                            go::time::sleep(Duration::from_micros(20));
+                        }
+                        let now = std::thread::current().id();
+                        if now != last {
+                            moves.fetch_add(1, Ordering::Relaxed);
+                            last = now;
+                        }
+                        sum.fetch_add(n, Ordering::Relaxed);
+                    }
+                })
+                .unwrap()
+            })
+            .collect();
+        // Noise that blocks worker threads, so the others go looking.
+        let noise: Vec<_> = (0..100)
+            .map(|_| go::spawn(|| std::thread::sleep(Duration::from_micros(300))))
+            .collect();
+        for h in hs.into_iter().chain(noise) {
+            h.join().unwrap();
+        }
+        assert_eq!(sum.load(Ordering::Relaxed), 200 * (0..64u64).sum::<u64>());
+        println!("moves={}", moves.load(Ordering::Relaxed));
+        return;
+    }
+    let out = common::run_child(NAME, &[("GOMAXPROCS", "2")]);
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let moves: u64 = stdout
+        .split("moves=")
+        .nth(1)
+        .and_then(|s| s.lines().next()?.trim().parse().ok())
+        .expect("child printed moves");
+    assert!(moves > 0, "migratable goroutines never changed threads");
+}
+
+#[test]
+fn enable_migration_applies_to_later_spawns() {
+    const NAME: &str = "enable_migration_applies_to_later_spawns";
+    if common::is_child(NAME) {
+        // SAFETY: nothing spawned in this process holds thread-bound values
+        // across blocking calls.
+        unsafe { go::runtime::enable_migration() };
+        let wg = WaitGroup::new();
+        let total = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        for _ in 0..1000 {
+            let t = total.clone();
+            wg.go(move || {
+                go::time::sleep(Duration::from_micros(100));
+                go::runtime::gosched();
+                t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+        wg.wait();
+        println!("total={}", total.load(std::sync::atomic::Ordering::Relaxed));
+        return;
+    }
+    let out = common::run_child(NAME, &[]);
+    let (stdout, stderr) = common::texts(&out);
+    assert!(
+        out.status.success() && stdout.contains("total=1000"),
+        "stderr: {stderr}"
+    );
+}

@@ -252,7 +252,11 @@ fn guard_mode() -> GuardMode {
             // SAFETY: sysconf has no memory-safety preconditions.
             let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
             assert_eq!(page, PAGE, "go-runtime supports 4 KiB pages only");
-            let mode = if probe_guard_install() {
+            // `GODEBUG=stackguard=mprotect` forces the fallback (for kernels
+            // where guard installation misbehaves, and to test the fallback).
+            let forced = std::env::var("GODEBUG")
+                .is_ok_and(|v| v.split(',').any(|kv| kv.trim() == "stackguard=mprotect"));
+            let mode = if !forced && probe_guard_install() {
                 GuardMode::Install
             } else {
                 GuardMode::Protect

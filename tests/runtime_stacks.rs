@@ -1,0 +1,152 @@
+//! Goroutine stacks: guard pages in one mapping, the mprotect fallback, and
+//! clear errors when stacks cannot be mapped. Each case runs in a child.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{is_child, run_child, texts};
+
+/// Lines of /proc/self/maps: one per memory mapping (VMA).
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+/// Parks `n` goroutines in `sleep`, prints the mapping count while they are
+/// all parked, then joins them.
+fn park_many_and_count(n: usize) {
+    let wg = go::sync::WaitGroup::new();
+    let parked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for _ in 0..n {
+        let p = parked.clone();
+        wg.go(move || {
+            p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            go::time::sleep(Duration::from_millis(500));
+        });
+    }
+    while parked.load(std::sync::atomic::Ordering::SeqCst) < n {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("mappings={}", mappings());
+    wg.wait();
+}
+
+fn mapping_count(stdout: &str) -> usize {
+    stdout
+        .split("mappings=")
+        .nth(1)
+        .and_then(|s| s.lines().next()?.trim().parse().ok())
+        .expect("child printed its mapping count")
+}
+
+/// Whether this kernel has MADV_GUARD_INSTALL (Linux 6.13+).
+fn kernel_has_guard_install() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (6, 13)
+}
+
+#[test]
+fn twenty_thousand_parked_goroutines_need_few_mappings() {
+    const NAME: &str = "twenty_thousand_parked_goroutines_need_few_mappings";
+    if is_child(NAME) {
+        park_many_and_count(20_000);
+        return;
+    }
+    let out = run_child(NAME, &[]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let n = mapping_count(&stdout);
+    if kernel_has_guard_install() {
+        // Guards installed inside ~21 slab mappings, not 40,000 VMAs.
+        assert!(n < 1000, "{n} mappings for 20,000 goroutines");
+    } else {
+        assert!(n > 40_000, "the mprotect fallback splits each slab: {n}");
+    }
+}
+
+#[test]
+fn mprotect_fallback_runs_goroutines_and_catches_overflow() {
+    const NAME: &str = "mprotect_fallback_runs_goroutines_and_catches_overflow";
+    if is_child(NAME) {
+        park_many_and_count(2_000);
+        fn recurse(d: u64) -> u64 {
+            let frame = std::hint::black_box([d as u8; 512]);
+            recurse(d + 1) + frame[1] as u64
+        }
+        let _ = go::spawn(|| recurse(0)).join();
+        println!("unreachable");
+        return;
+    }
+    let out = run_child(NAME, &[("GODEBUG", "stackguard=mprotect")]);
+    let (stdout, stderr) = texts(&out);
+    // Each guard splits the mapping: two VMAs per stack.
+    assert!(mapping_count(&stdout) > 4_000, "stdout: {stdout}");
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("fatal error: stack overflow"),
+        "stderr: {stderr}"
+    );
+    assert!(!stdout.contains("unreachable"));
+}
+
+#[test]
+fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
+    const NAME: &str = "failing_to_map_a_stack_is_a_clear_error_naming_the_limit";
+    if is_child(NAME) {
+        // Start the runtime, then leave no room for another stack slab.
+        go::spawn(|| ()).join().unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let vm_kb: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmSize:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap();
+        let limit = (vm_kb + 16 * 1024) * 1024;
+        let rl = libc::rlimit {
+            rlim_cur: limit,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: setrlimit only reads `rl`.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+        // A 64 MiB stack class has no slab yet: mapping one must fail.
+        let err = go::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(|| ())
+            .unwrap_err();
+        println!("builder-error={err}");
+        let panic = std::panic::catch_unwind(|| {
+            go::Builder::new()
+                .stack_size(64 << 20)
+                .spawn(|| ())
+                .unwrap()
+        });
+        assert!(panic.is_err());
+        let msg = std::panic::catch_unwind(|| {
+            go::runtime::set_stack_size(64 << 20);
+            go::spawn(|| ())
+        })
+        .unwrap_err();
+        let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+        println!("spawn-panic={msg}");
+        return;
+    }
+    let out = run_child(NAME, &[]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    for key in ["builder-error=", "spawn-panic="] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(key))
+            .unwrap_or_else(|| panic!("{key}: {stdout}"));
+        assert!(line.contains("go: cannot map a goroutine stack"), "{line}");
+        assert!(line.contains("vm.max_map_count"), "{line}");
+    }
+}
