@@ -79,7 +79,11 @@ fn mprotect_fallback_runs_goroutines_and_catches_overflow() {
         park_many_and_count(2_000);
         fn recurse(d: u64) -> u64 {
             let frame = std::hint::black_box([d as u8; 512]);
-            recurse(d + 1) + frame[1] as u64
+            if d == u64::MAX {
+                0
+            } else {
+                recurse(d + 1) + frame[1] as u64
+            }
         }
         let _ = go::spawn(|| recurse(0)).join();
         println!("unreachable");
