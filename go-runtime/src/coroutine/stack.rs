@@ -62,16 +62,27 @@ pub(crate) struct GoStack {
     guard: NonZeroUsize,
     /// Size class index (see [`class_of`]).
     class: u8,
+    /// Cache colour: the coroutine starts `color * COLOR_STEP` bytes below
+    /// `top`, so that the hot top frames of many goroutines do not all share
+    /// one page offset and fight over the same cache sets.
+    color: u8,
 }
 
+/// Distance between two cache colours: one cache line.
+const COLOR_STEP: usize = 64;
+/// Number of colours: the first 1 KiB of a stack's top page.
+const COLORS: usize = 16;
+
 // SAFETY: `base` and `limit` describe memory this `GoStack` owns exclusively
-// (taken from a slab, never handed out twice while live): `[guard, top)` with
-// the guard at the bottom, both page-aligned and hence aligned to
-// `STACK_ALIGNMENT` (16).
+// (taken from a slab, never handed out twice while live): `[guard, base)`
+// with the guard at the bottom. `limit` is page-aligned and `base` is `top`
+// (page-aligned) minus a multiple of 64, so both are aligned to
+// `STACK_ALIGNMENT` (16), and `base` is far above `limit`.
 unsafe impl corosensei::stack::Stack for GoStack {
     #[inline]
     fn base(&self) -> corosensei::stack::StackPointer {
-        self.top
+        NonZeroUsize::new(self.top.get() - self.color as usize * COLOR_STEP)
+            .expect("a stack top is far above zero")
     }
 
     #[inline]
@@ -366,6 +377,7 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
             top: NonZeroUsize::new(guard + slot).expect("mmap never returns 0"),
             guard: NonZeroUsize::new(guard).expect("mmap never returns 0"),
             class: class as u8,
+            color: (i % COLORS) as u8,
         });
     }
     // Hand out low addresses last so the cache pops them first (cheap to
