@@ -65,3 +65,17 @@ impl Drop for Watchdog {
         self.0.store(true, Ordering::Release);
     }
 }
+
+/// Runs test `name` as a child that must crash like Go: exit status 2, and
+/// its stdout never reaching a line containing "unreachable". Returns its
+/// stdout and stderr.
+pub fn run_crashing_child(name: &str, envs: &[(&str, &str)]) -> (String, String) {
+    let out = run_child(name, envs);
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "exit status; stderr: {stderr}");
+    assert!(
+        !stdout.contains("unreachable"),
+        "the program went on after the crash: {stdout}"
+    );
+    (stdout, stderr)
+}
