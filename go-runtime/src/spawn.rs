@@ -23,6 +23,12 @@ use crate::park::{self, Unparker};
 use crate::scheduler::{self, runtime, worker};
 
 /// What `join` returns: the goroutine's value, or the payload of its panic.
+///
+/// # Example
+/// ```
+/// let r: go::Result<u8> = go::spawn(|| 7).join();
+/// assert_eq!(r.unwrap(), 7);
+/// ```
 pub type Result<T> = std::result::Result<T, Box<dyn Any + Send + 'static>>;
 
 /// A goroutine's closure and the packet its result goes to.
@@ -179,6 +185,12 @@ impl<T> JoinHandle<T> {
     /// Waits for the goroutine to finish and returns its value, or the panic
     /// payload if it panicked. On a goroutine only the caller waits; on a plain
     /// thread the thread blocks.
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::spawn(|| "done".to_string());
+    /// assert_eq!(h.join().unwrap(), "done");
+    /// ```
     pub fn join(self) -> Result<T> {
         let p = self.task.packet();
         // Acquire pairs with the AcqRel in `complete`.
@@ -197,11 +209,27 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the goroutine has finished (its result is waiting for `join`).
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::spawn(|| ());
+    /// while !h.is_finished() {
+    ///     go::runtime::gosched();
+    /// }
+    /// h.join().unwrap();
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.packet().state.load(Ordering::Acquire) & DONE != 0
     }
 
     /// The goroutine's id (as `go::runtime::goroutine_id` reports inside it).
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::spawn(go::runtime::goroutine_id);
+    /// let id = h.id();
+    /// assert_eq!(h.join().unwrap(), Some(id));
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -246,11 +274,23 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with the runtime's defaults.
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
     pub fn new() -> Self {
         Builder::default()
     }
 
-    /// Names the goroutine.
+    /// Names the goroutine (see [`runtime::goroutine_name`](crate::runtime::goroutine_name)).
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::Builder::new().name("poller").spawn(go::runtime::goroutine_name).unwrap();
+    /// assert_eq!(h.join().unwrap().as_deref(), Some("poller"));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -259,6 +299,15 @@ impl Builder {
     /// Sets the usable stack size in bytes (rounded up to a power of two, at
     /// least 16 KiB). The memory is reserved, not committed: only the pages
     /// the goroutine touches cost RAM.
+    ///
+    /// # Example
+    /// ```
+    /// let h = go::Builder::new()
+    ///     .stack_size(16 << 20)
+    ///     .spawn(|| std::hint::black_box([1u8; 1 << 20]).len())
+    ///     .unwrap();
+    /// assert_eq!(h.join().unwrap(), 1 << 20);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
@@ -276,6 +325,21 @@ impl Builder {
     /// that is not `Send`. After the call the goroutine may run on another
     /// thread, where such a value would be a data race. Values held only
     /// between two blocking calls are fine.
+    ///
+    /// # Example
+    /// ```
+    /// // SAFETY: the goroutine holds only an integer across `gosched`.
+    /// let b = unsafe { go::Builder::new().migratable() };
+    /// let h = b.spawn(|| {
+    ///     let mut n = 0;
+    ///     for _ in 0..10 {
+    ///         go::runtime::gosched(); // may resume on another thread
+    ///         n += 1;
+    ///     }
+    ///     n
+    /// }).unwrap();
+    /// assert_eq!(h.join().unwrap(), 10);
+    /// ```
     pub unsafe fn migratable(mut self) -> Self {
         self.migratable = true;
         self
@@ -286,6 +350,14 @@ impl Builder {
     /// # Errors
     /// When no stack can be mapped: the message names the limit that was
     /// probably reached (`vm.max_map_count`, address space, memory).
+    ///
+    /// # Example
+    /// ```
+    /// match go::Builder::new().spawn(|| 2 + 2) {
+    ///     Ok(h) => assert_eq!(h.join().unwrap(), 4),
+    ///     Err(e) => eprintln!("no stack for a goroutine: {e}"),
+    /// }
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where

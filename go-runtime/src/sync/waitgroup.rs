@@ -73,6 +73,12 @@ impl fmt::Debug for WaitGroup {
 
 impl WaitGroup {
     /// A WaitGroup with a zero counter.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// wg.wait(); // zero: returns at once
+    /// ```
     pub fn new() -> Self {
         WaitGroup::default()
     }
@@ -83,6 +89,17 @@ impl WaitGroup {
     /// # Panics
     /// `sync: negative WaitGroup counter` if the counter would go below zero
     /// (GO_SEMANTICS 36); the counter is left unchanged.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// for _ in 0..2 {
+    ///     let wg = wg.clone();
+    ///     go::spawn(move || wg.done());
+    /// }
+    /// wg.wait();
+    /// ```
     pub fn add(&self, delta: i64) {
         if delta == 0 {
             return;
@@ -103,11 +120,29 @@ impl WaitGroup {
     ///
     /// # Panics
     /// `sync: negative WaitGroup counter` if the counter is already zero.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// wg.add(1);
+    /// wg.done();
+    /// wg.wait();
+    /// let err = std::panic::catch_unwind(|| wg.done()).unwrap_err();
+    /// assert_eq!(err.downcast_ref::<&str>(), Some(&"sync: negative WaitGroup counter"));
+    /// ```
     pub fn done(&self) {
         self.add(-1);
     }
 
-    /// Blocks until the counter is zero; returns at once if it is.
+    /// Blocks until the counter is zero; returns at once if it is. On a
+    /// goroutine only the goroutine waits; on a plain thread the thread does.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// wg.go(|| go::time::sleep(go::time::MILLISECOND));
+    /// wg.wait();
+    /// ```
     pub fn wait(&self) {
         // Acquire pairs with the AcqRel of the last `add`.
         if self.inner.count.load(Ordering::Acquire) == 0 {
@@ -131,6 +166,18 @@ impl WaitGroup {
     /// `done()` when `f` returns (Go 1.25's `wg.Go`). If `f` panics the
     /// process crashes, as in Go, with `[recovered, repanicked]` after the
     /// message, and `done` is not called.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// let hits = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    /// for _ in 0..10 {
+    ///     let hits = hits.clone();
+    ///     wg.go(move || { hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed); });
+    /// }
+    /// wg.wait();
+    /// assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 10);
+    /// ```
     #[track_caller]
     pub fn go<F>(&self, f: F)
     where

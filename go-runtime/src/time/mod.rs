@@ -3,6 +3,13 @@
 //!
 //! Durations port with Go's constants: `time.Sleep(500 * time.Millisecond)`
 //! is `time::sleep(500 * time::MILLISECOND)`.
+//!
+//! ```
+//! use go::time;
+//!
+//! assert_eq!(500 * time::MILLISECOND, std::time::Duration::from_millis(500));
+//! assert_eq!(time::MINUTE, 60 * time::SECOND);
+//! ```
 
 pub(crate) mod timers;
 
