@@ -428,6 +428,27 @@ impl Builder {
 /// If no stack can be mapped for the goroutine (see [`Builder::spawn`] for a
 /// fallible version).
 ///
+/// # Compile-time checks
+/// What Go's race detector finds at run time is a compile error here: a
+/// goroutine cannot share an `Rc` (or a `RefCell`, or a borrowed local)
+/// with its spawner.
+/// ```compile_fail
+/// let counter = std::rc::Rc::new(std::cell::Cell::new(0));
+/// let c = counter.clone();
+/// go::spawn(move || c.set(c.get() + 1)); // `Rc` is not `Send`
+/// ```
+/// ```compile_fail
+/// let mut counter = 0;
+/// go::spawn(|| counter += 1); // borrows a local: not `'static`
+/// ```
+/// `JoinHandle` can itself be sent to and shared with other goroutines:
+/// ```
+/// fn assert_send_sync<T: Send + Sync>(_: &T) {}
+/// let h = go::spawn(|| 1);
+/// assert_send_sync(&h);
+/// go::spawn(move || h.join().unwrap()).join().unwrap();
+/// ```
+///
 /// # Example
 /// ```
 /// use go::sync::WaitGroup;
