@@ -21,27 +21,12 @@ fn detached_panic_prints_go_report_and_exits_2() {
         return;
     }
     let (stdout, stderr) = run_crashing_child(NAME, &[]);
-    assert!(
-        stdout.contains("before the crash"),
-        "stdout printed before a crash is kept"
-    );
-    assert!(
-        stderr.starts_with("panic: something bad happened\n\ngoroutine "),
-        "stderr: {stderr}"
-    );
+    assert!(stdout.contains("before the crash"), "stdout printed before a crash is kept");
+    assert!(stderr.starts_with("panic: something bad happened\n\ngoroutine "), "stderr: {stderr}");
     assert!(stderr.contains(" [running]:\n"), "stderr: {stderr}");
-    assert!(
-        stderr.contains("created by go::spawn in goroutine 1\n"),
-        "stderr: {stderr}"
-    );
-    assert!(
-        stderr.contains("tests/runtime_crash.rs:"),
-        "spawn site named: {stderr}"
-    );
-    assert!(
-        !stderr.contains("thread '"),
-        "no Rust panic message: {stderr}"
-    );
+    assert!(stderr.contains("created by go::spawn in goroutine 1\n"), "stderr: {stderr}");
+    assert!(stderr.contains("tests/runtime_crash.rs:"), "spawn site named: {stderr}");
+    assert!(!stderr.contains("thread '"), "no Rust panic message: {stderr}");
 }
 
 #[test]
@@ -57,14 +42,8 @@ fn unjoined_panic_crashes_when_its_handle_drops() {
         return;
     }
     let (_, stderr) = run_crashing_child(NAME, &[]);
-    assert!(
-        stderr.starts_with("panic: nobody joined me\n\n"),
-        "stderr: {stderr}"
-    );
-    assert!(
-        stderr.contains("created by go::spawn outside the runtime"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.starts_with("panic: nobody joined me\n\n"), "stderr: {stderr}");
+    assert!(stderr.contains("created by go::spawn outside the runtime"), "stderr: {stderr}");
 }
 
 #[test]
@@ -99,10 +78,7 @@ fn negative_waitgroup_counter_in_a_goroutine_crashes_with_go_text() {
         return;
     }
     let (_, stderr) = run_crashing_child(NAME, &[]);
-    assert!(
-        stderr.starts_with("panic: sync: negative WaitGroup counter\n\n"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.starts_with("panic: sync: negative WaitGroup counter\n\n"), "stderr: {stderr}");
 }
 
 fn recurse(depth: u64) -> u64 {
@@ -129,24 +105,15 @@ fn stack_overflow_dies_with_go_message() {
         stderr.contains("runtime: goroutine stack exceeds 65536-byte limit\nfatal error: stack overflow\n\ngoroutine "),
         "stderr: {stderr}"
     );
-    assert!(
-        stderr.contains("created by go::spawn outside the runtime\n"),
-        "stderr: {stderr}"
-    );
-    assert!(
-        stderr.contains("tests/runtime_crash.rs:"),
-        "spawn site named: {stderr}"
-    );
+    assert!(stderr.contains("created by go::spawn outside the runtime\n"), "stderr: {stderr}");
+    assert!(stderr.contains("tests/runtime_crash.rs:"), "spawn site named: {stderr}");
 }
 
 #[test]
 fn stack_overflow_of_a_big_stack_is_caught_too() {
     const NAME: &str = "stack_overflow_of_a_big_stack_is_caught_too";
     if is_child(NAME) {
-        let h = go::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(|| recurse(u64::MAX))
-            .unwrap();
+        let h = go::Builder::new().stack_size(1 << 20).spawn(|| recurse(u64::MAX)).unwrap();
         let _ = h.join();
         return;
     }
@@ -161,10 +128,7 @@ fn stack_overflow_of_a_big_stack_is_caught_too() {
 fn deep_recursion_works_on_a_large_stack() {
     // 100,000 frames of at least 1 KiB each (a few KiB in debug builds):
     // reserve 1 GiB, Go's own limit; only touched pages cost memory.
-    let h = go::Builder::new()
-        .stack_size(1 << 30)
-        .spawn(|| recurse(100_000))
-        .unwrap();
+    let h = go::Builder::new().stack_size(1 << 30).spawn(|| recurse(100_000)).unwrap();
     // Each frame adds its depth's low byte.
     let expect: u64 = (1..=100_000u64).map(|d| d as u8 as u64).sum();
     assert_eq!(h.join().unwrap(), expect);
@@ -177,22 +141,14 @@ fn a_thread_fault_outside_goroutines_still_reaches_rust_handler() {
     const NAME: &str = "a_thread_fault_outside_goroutines_still_reaches_rust_handler";
     if is_child(NAME) {
         go::spawn(|| ()).join().unwrap(); // installs our handler
-        let t = std::thread::Builder::new()
-            .stack_size(256 << 10)
-            .spawn(|| recurse(u64::MAX))
-            .unwrap();
+        let t =
+            std::thread::Builder::new().stack_size(256 << 10).spawn(|| recurse(u64::MAX)).unwrap();
         let _ = t.join();
         return;
     }
     let out = run_child(NAME, &[]);
     let (_, stderr) = texts(&out);
     assert!(!out.status.success());
-    assert!(
-        stderr.contains("has overflowed its stack"),
-        "stderr: {stderr}"
-    );
-    assert!(
-        !stderr.contains("fatal error: stack overflow"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("has overflowed its stack"), "stderr: {stderr}");
+    assert!(!stderr.contains("fatal error: stack overflow"), "stderr: {stderr}");
 }

@@ -81,10 +81,7 @@ fn runnext_runs_the_last_spawned_first() {
         let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
         let (stdout, stderr) = texts(&out);
         assert!(out.status.success(), "stderr: {stderr}");
-        assert!(
-            stdout.contains("order=[9, 0, 1, 2, 3, 4, 5, 6, 7, 8]"),
-            "stdout: {stdout}"
-        );
+        assert!(stdout.contains("order=[9, 0, 1, 2, 3, 4, 5, 6, 7, 8]"), "stdout: {stdout}");
     }
 }
 
@@ -97,19 +94,10 @@ fn gomaxprocs_env_is_honoured_and_garbage_ignored() {
         return;
     }
     let default = std::thread::available_parallelism().unwrap().get();
-    for (env, want) in [
-        ("3", 3),
-        ("1", 1),
-        ("0", default),
-        ("-2", default),
-        ("many", default),
-    ] {
+    for (env, want) in [("3", 3), ("1", 1), ("0", default), ("-2", default), ("many", default)] {
         let out = run_child(NAME, &[("GOMAXPROCS", env)]);
         let (stdout, _) = texts(&out);
-        assert!(
-            stdout.contains(&format!("procs={want}")),
-            "GOMAXPROCS={env}: {stdout}"
-        );
+        assert!(stdout.contains(&format!("procs={want}")), "GOMAXPROCS={env}: {stdout}");
     }
 }
 
@@ -138,18 +126,12 @@ fn set_gomaxprocs_returns_the_old_value_and_starts_workers() {
         assert_eq!(seen.lock().unwrap().len(), 3);
         // Lowering it keeps everything working.
         assert_eq!(go::runtime::set_gomaxprocs(1), 3);
-        let sum: u32 = (0..100)
-            .map(|i| go::spawn(move || i))
-            .map(|h| h.join().unwrap())
-            .sum();
+        let sum: u32 = (0..100).map(|i| go::spawn(move || i)).map(|h| h.join().unwrap()).sum();
         assert_eq!(sum, 4950);
         println!("ok");
         return;
     }
     let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success() && stdout.contains("ok"),
-        "stderr: {stderr}"
-    );
+    assert!(out.status.success() && stdout.contains("ok"), "stderr: {stderr}");
 }

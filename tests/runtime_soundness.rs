@@ -50,18 +50,13 @@ fn thread_local_reference_survives_1000_blocking_calls_on_home_thread() {
         })
         .collect();
     // Noise: goroutines that block threads, so workers go idle and steal.
-    let noise: Vec<_> = (0..200)
-        .map(|_| go::spawn(|| std::thread::sleep(Duration::from_micros(200))))
-        .collect();
+    let noise: Vec<_> =
+        (0..200).map(|_| go::spawn(|| std::thread::sleep(Duration::from_micros(200)))).collect();
     for h in noise {
         h.join().unwrap();
     }
     for h in holders {
-        assert_eq!(
-            h.join().unwrap(),
-            0,
-            "a started goroutine resumed on another thread"
-        );
+        assert_eq!(h.join().unwrap(), 0, "a started goroutine resumed on another thread");
     }
 }
 
@@ -144,8 +139,5 @@ fn enable_migration_applies_to_later_spawns() {
     }
     let out = common::run_child(NAME, &[]);
     let (stdout, stderr) = common::texts(&out);
-    assert!(
-        out.status.success() && stdout.contains("total=1000"),
-        "stderr: {stderr}"
-    );
+    assert!(out.status.success() && stdout.contains("total=1000"), "stderr: {stderr}");
 }

@@ -77,10 +77,7 @@ fn joined_panic_returns_err_with_payload() {
     let n = std::hint::black_box(7);
     let h = go::spawn(move || -> u8 { panic!("boom {n}") });
     let err = h.join().unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<String>().map(String::as_str),
-        Some("boom 7")
-    );
+    assert_eq!(err.downcast_ref::<String>().map(String::as_str), Some("boom 7"));
     // The runtime keeps working after a joined panic.
     assert_eq!(go::spawn(|| 5).join().unwrap(), 5);
 }
@@ -97,20 +94,12 @@ fn arguments_are_evaluated_by_the_spawner() {
 
 #[test]
 fn goroutine_ids_are_unique_and_nonzero() {
-    let hs: Vec<_> = (0..1000)
-        .map(|_| go::spawn(go::runtime::goroutine_id))
-        .collect();
-    let ids: HashSet<u64> = hs
-        .into_iter()
-        .map(|h| h.join().unwrap().expect("on a goroutine"))
-        .collect();
+    let hs: Vec<_> = (0..1000).map(|_| go::spawn(go::runtime::goroutine_id)).collect();
+    let ids: HashSet<u64> =
+        hs.into_iter().map(|h| h.join().unwrap().expect("on a goroutine")).collect();
     assert_eq!(ids.len(), 1000);
     assert!(!ids.contains(&0));
-    assert_eq!(
-        go::runtime::goroutine_id(),
-        None,
-        "a test thread is not a goroutine"
-    );
+    assert_eq!(go::runtime::goroutine_id(), None, "a test thread is not a goroutine");
 }
 
 #[test]
@@ -146,10 +135,7 @@ fn num_goroutine_counts_blocked_goroutines() {
     }
     let out = run_child(NAME, &[]);
     let (stdout, stderr) = texts(&out);
-    assert!(
-        out.status.success() && stdout.contains("ok"),
-        "stderr: {stderr}"
-    );
+    assert!(out.status.success() && stdout.contains("ok"), "stderr: {stderr}");
 }
 
 #[test]

@@ -9,10 +9,7 @@ use common::{is_child, run_child, texts};
 
 /// Lines of /proc/self/maps: one per memory mapping (VMA).
 fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .count()
+    std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
 }
 
 /// Parks `n` goroutines in `sleep`, prints the mapping count while they are
@@ -45,10 +42,7 @@ fn mapping_count(stdout: &str) -> usize {
 /// Whether this kernel has MADV_GUARD_INSTALL (Linux 6.13+).
 fn kernel_has_guard_install() -> bool {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release
-        .trim()
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
     let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     (major, minor) >= (6, 13)
 }
@@ -79,11 +73,7 @@ fn mprotect_fallback_runs_goroutines_and_catches_overflow() {
         park_many_and_count(2_000);
         fn recurse(d: u64) -> u64 {
             let frame = std::hint::black_box([d as u8; 512]);
-            if d == u64::MAX {
-                0
-            } else {
-                recurse(d + 1) + frame[1] as u64
-            }
+            if d == u64::MAX { 0 } else { recurse(d + 1) + frame[1] as u64 }
         }
         let _ = go::spawn(|| recurse(0)).join();
         println!("unreachable");
@@ -94,10 +84,7 @@ fn mprotect_fallback_runs_goroutines_and_catches_overflow() {
     // Each guard splits the mapping: two VMAs per stack.
     assert!(mapping_count(&stdout) > 4_000, "stdout: {stdout}");
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(
-        stderr.contains("fatal error: stack overflow"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("fatal error: stack overflow"), "stderr: {stderr}");
     assert!(!stdout.contains("unreachable"));
 }
 
@@ -116,23 +103,14 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             .unwrap();
         let limit = (vm_kb + 64 * 1024) * 1024;
-        let rl = libc::rlimit {
-            rlim_cur: limit,
-            rlim_max: libc::RLIM_INFINITY,
-        };
+        let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
         // SAFETY: setrlimit only reads `rl`.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
         // A 64 MiB stack class has no slab yet: mapping one must fail.
-        let err = go::Builder::new()
-            .stack_size(64 << 20)
-            .spawn(|| ())
-            .unwrap_err();
+        let err = go::Builder::new().stack_size(64 << 20).spawn(|| ()).unwrap_err();
         println!("builder-error={err}");
         let panic = std::panic::catch_unwind(|| {
-            go::Builder::new()
-                .stack_size(64 << 20)
-                .spawn(|| ())
-                .unwrap()
+            go::Builder::new().stack_size(64 << 20).spawn(|| ()).unwrap()
         });
         assert!(panic.is_err());
         let msg = std::panic::catch_unwind(|| {
@@ -148,10 +126,8 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     for key in ["builder-error=", "spawn-panic="] {
-        let line = stdout
-            .lines()
-            .find(|l| l.contains(key))
-            .unwrap_or_else(|| panic!("{key}: {stdout}"));
+        let line =
+            stdout.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("{key}: {stdout}"));
         assert!(line.contains("go: cannot map a goroutine stack"), "{line}");
         assert!(line.contains("vm.max_map_count"), "{line}");
     }

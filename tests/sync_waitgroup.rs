@@ -54,11 +54,7 @@ fn reuse_over_many_rounds_from_goroutines_and_threads() {
             let w = wg.clone();
             go::spawn(move || w.wait()).join().unwrap();
         }
-        assert_eq!(
-            count.load(Ordering::Relaxed),
-            (round + 1) * 50,
-            "round {round}"
-        );
+        assert_eq!(count.load(Ordering::Relaxed), (round + 1) * 50, "round {round}");
     }
 }
 
@@ -87,11 +83,7 @@ fn many_waiters_are_all_released() {
         })
         .collect();
     go::time::sleep(Duration::from_millis(20));
-    assert_eq!(
-        released.load(Ordering::Relaxed),
-        0,
-        "nobody passes wait early"
-    );
+    assert_eq!(released.load(Ordering::Relaxed), 0, "nobody passes wait early");
     wg.done();
     for h in waiters {
         h.join().unwrap();
@@ -109,17 +101,11 @@ fn negative_counter_panics_with_go_text_and_leaves_counter_intact() {
     wg.add(1);
     let w = wg.clone();
     let err = go::spawn(move || w.add(-2)).join().unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<&str>(),
-        Some(&"sync: negative WaitGroup counter")
-    );
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"sync: negative WaitGroup counter"));
     wg.done();
     wg.wait();
     let err = std::panic::catch_unwind(|| wg.done()).unwrap_err();
-    assert_eq!(
-        err.downcast_ref::<&str>(),
-        Some(&"sync: negative WaitGroup counter")
-    );
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"sync: negative WaitGroup counter"));
 }
 
 #[test]

@@ -60,10 +60,8 @@ fn sleeping_goroutines_do_not_block_their_worker() {
         go::run(|| {
             let sleeper = go::spawn(|| go::time::sleep(Duration::from_millis(300)));
             let t = Instant::now();
-            let sum: u64 = (0..100u64)
-                .map(|i| go::spawn(move || i))
-                .map(|h| h.join().unwrap())
-                .sum();
+            let sum: u64 =
+                (0..100u64).map(|i| go::spawn(move || i)).map(|h| h.join().unwrap()).sum();
             assert_eq!(sum, 4950);
             println!("others-done-in-ms={}", t.elapsed().as_millis());
             sleeper.join().unwrap();

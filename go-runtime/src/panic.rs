@@ -70,9 +70,7 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
             }
         )*};
     }
-    scalars!(
-        i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
-    );
+    scalars!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char);
     "Box<dyn Any>".to_owned()
 }
 
@@ -95,11 +93,7 @@ pub(crate) fn write_created_by(
 /// (GO_SEMANTICS 1, 10).
 pub(crate) fn crash(payload: &(dyn Any + Send), info: &CrashInfo) -> ! {
     let mut s = String::new();
-    let suffix = if info.repanicked {
-        " [recovered, repanicked]"
-    } else {
-        ""
-    };
+    let suffix = if info.repanicked { " [recovered, repanicked]" } else { "" };
     let _ = writeln!(s, "panic: {}{suffix}\n", payload_message(payload));
     let _ = writeln!(s, "goroutine {} [running]:", info.id);
     if let Some(site) = &info.panic_site {

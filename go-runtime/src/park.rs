@@ -6,9 +6,11 @@
 //! spuriously. Every wait loop therefore re-checks its condition.
 
 use std::thread::Thread;
+use std::time::Instant;
 
 use crate::coroutine::{GRef, Suspend};
 use crate::scheduler::{self, worker};
+use crate::time::timers::Fire;
 
 /// Wakes one blocked caller: a goroutine or an OS thread.
 #[derive(Debug, Clone)]
@@ -58,6 +60,28 @@ pub(crate) fn park() {
     }
     // SAFETY: we run on `g`'s own stack.
     unsafe { g.suspend(Suspend::Park) };
+}
+
+/// Blocks the caller until an [`Unparker::unpark`], until about `deadline`,
+/// or spuriously; the caller re-checks both its condition and the clock.
+///
+/// On a goroutine each call adds a timer that wakes it at `deadline`; a timer
+/// left from an earlier call that returned early fires later as a harmless
+/// spurious wake-up.
+pub(crate) fn park_until(deadline: Instant) {
+    match worker::current_gref() {
+        Some(g) => {
+            let w = worker::current().expect("a goroutine runs on a worker");
+            w.timers.borrow_mut().add(deadline, Fire::Wake(g));
+            park();
+        }
+        None => {
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+    }
 }
 
 /// Lets other goroutines run; the caller stays runnable (Go's `Gosched`).

@@ -108,9 +108,7 @@ pub fn goroutine_name() -> Option<String> {
 /// go::runtime::set_stack_size(old);
 /// ```
 pub fn set_stack_size(bytes: usize) -> usize {
-    scheduler::runtime()
-        .stack_size
-        .swap(round_stack_size(bytes), Ordering::Relaxed)
+    scheduler::runtime().stack_size.swap(round_stack_size(bytes), Ordering::Relaxed)
 }
 
 /// Lets every goroutine spawned from now on move between worker threads
@@ -124,9 +122,7 @@ pub fn set_stack_size(bytes: usize) -> usize {
 /// its OS thread (`thread_local!` references, `Rc`s from thread-locals, std
 /// `MutexGuard`s, other `!Send` values) across a blocking call.
 pub unsafe fn enable_migration() {
-    scheduler::runtime()
-        .migrate_all
-        .store(true, Ordering::Relaxed);
+    scheduler::runtime().migrate_all.store(true, Ordering::Relaxed);
 }
 
 /// Runs `f` as a goroutine on the global runtime and blocks the calling

@@ -175,9 +175,7 @@ pub struct JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("JoinHandle").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -395,11 +393,8 @@ impl Builder {
             Some(w) => w.spawned(),
             None => rt.spawned_outside(),
         };
-        let task = Arc::new(Task {
-            packet: Packet::new(),
-            f: UnsafeCell::new(Some(f)),
-            repanicked,
-        });
+        let task =
+            Arc::new(Task { packet: Packet::new(), f: UnsafeCell::new(Some(f)), repanicked });
         let spec = Spec {
             id,
             parent,

@@ -19,8 +19,7 @@ pub fn is_child(name: &str) -> bool {
 pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_VAR, name);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD_VAR, name);
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -73,9 +72,6 @@ pub fn run_crashing_child(name: &str, envs: &[(&str, &str)]) -> (String, String)
     let out = run_child(name, envs);
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "exit status; stderr: {stderr}");
-    assert!(
-        !stdout.contains("unreachable"),
-        "the program went on after the crash: {stdout}"
-    );
+    assert!(!stdout.contains("unreachable"), "the program went on after the crash: {stdout}");
     (stdout, stderr)
 }

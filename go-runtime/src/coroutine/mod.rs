@@ -305,8 +305,7 @@ impl Goroutine {
     pub(crate) unsafe fn take_stack(&self) -> GoStack {
         // SAFETY: unique holder (caller's contract).
         let coro = unsafe { (*self.coroutine.get()).take() };
-        coro.expect("goroutine already released its stack")
-            .into_stack()
+        coro.expect("goroutine already released its stack").into_stack()
     }
 
     /// Hands control back to the worker. Called by the goroutine itself.
@@ -327,10 +326,7 @@ impl Goroutine {
     pub(crate) fn commit_park(&self) -> bool {
         // Release pairs with the Acquire in `unpark`: the waker that moves it
         // on sees its stack as this worker left it.
-        match self
-            .state
-            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-        {
+        match self.state.compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => true,
             Err(s) => {
                 debug_assert_eq!(s, NOTIFIED);
@@ -343,9 +339,7 @@ impl Goroutine {
     /// Called by the goroutine itself before suspending with `Park`: consumes a
     /// pending notification. Returns true if there was one (do not suspend).
     pub(crate) fn take_notification(&self) -> bool {
-        self.state
-            .compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+        self.state.compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 
     /// Marks the goroutine runnable again. Returns true if the caller must
@@ -360,10 +354,7 @@ impl Goroutine {
                 _ => return false,
             };
             // Acquire pairs with the Release in `commit_park`.
-            match self
-                .state
-                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return s == PARKED,
                 Err(now) => s = now,
             }

@@ -26,10 +26,8 @@ static ABORT_ON_FATAL: AtomicBool = AtomicBool::new(false);
 
 /// Installs the handler for SIGSEGV and SIGBUS (once per process).
 pub(crate) fn install_handler() {
-    ABORT_ON_FATAL.store(
-        std::env::var("GOTRACEBACK").is_ok_and(|v| v == "crash"),
-        Ordering::Relaxed,
-    );
+    ABORT_ON_FATAL
+        .store(std::env::var("GOTRACEBACK").is_ok_and(|v| v == "crash"), Ordering::Relaxed);
     PREVIOUS.get_or_init(|| {
         let mut prev = [zeroed_sigaction(), zeroed_sigaction()];
         for (slot, sig) in prev.iter_mut().zip([libc::SIGSEGV, libc::SIGBUS]) {
@@ -78,11 +76,7 @@ pub(crate) fn ensure_alt_stack() {
         if sp == libc::MAP_FAILED {
             return;
         }
-        let st = libc::stack_t {
-            ss_sp: sp,
-            ss_flags: 0,
-            ss_size: SIZE,
-        };
+        let st = libc::stack_t { ss_sp: sp, ss_flags: 0, ss_size: SIZE };
         // The mapping is leaked on purpose: worker threads never exit.
         libc::sigaltstack(&st, std::ptr::null_mut());
     }
@@ -114,10 +108,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         let g = unsafe { &*g };
         let (lo, hi) = g.guard();
         if (lo..hi).contains(&addr) {
-            let mut buf = Buf {
-                bytes: [0; 1024],
-                len: 0,
-            };
+            let mut buf = Buf { bytes: [0; 1024], len: 0 };
             let site = g.spawn_site();
             let _ = write!(
                 buf,
@@ -143,11 +134,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 /// Passes a fault that is not a goroutine overflow to the previous handler.
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let Some(prev) = PREVIOUS.get() else { return };
-    let prev = if sig == libc::SIGBUS {
-        &prev[1]
-    } else {
-        &prev[0]
-    };
+    let prev = if sig == libc::SIGBUS { &prev[1] } else { &prev[0] };
     let action = prev.sa_sigaction;
     if action == libc::SIG_DFL || action == libc::SIG_IGN {
         // Restore the default and return: the faulting instruction runs again

@@ -161,9 +161,7 @@ struct Pool {
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
-    POOL.get_or_init(|| Pool {
-        classes: std::array::from_fn(|_| Mutex::new(Vec::new())),
-    })
+    POOL.get_or_init(|| Pool { classes: std::array::from_fn(|_| Mutex::new(Vec::new())) })
 }
 
 /// A worker's private cache of free stacks, so spawn and exit on one worker
@@ -204,11 +202,7 @@ impl StackCache {
     /// so that `spawn` reports a mapping failure itself.
     pub(crate) fn ensure_available(&mut self, size: usize) -> io::Result<()> {
         let class = class_of(size);
-        if self
-            .stacks
-            .last()
-            .is_some_and(|s| s.class as usize == class)
-        {
+        if self.stacks.last().is_some_and(|s| s.class as usize == class) {
             return Ok(());
         }
         let stack = self.take(size)?;
@@ -272,10 +266,7 @@ fn guard_mode() -> GuardMode {
             } else {
                 GuardMode::Protect
             };
-            GUARD_MODE.store(
-                if mode == GuardMode::Install { 1 } else { 2 },
-                Ordering::Relaxed,
-            );
+            GUARD_MODE.store(if mode == GuardMode::Install { 1 } else { 2 }, Ordering::Relaxed);
             mode
         }
     }
@@ -316,10 +307,7 @@ fn map_error(what: &str, err: io::Error) -> io::Error {
              memory limit (ulimit -v, cgroup memory.max)"
         }
     };
-    io::Error::new(
-        err.kind(),
-        format!("go: cannot {what} a goroutine stack: {err}{hint}"),
-    )
+    io::Error::new(err.kind(), format!("go: cannot {what} a goroutine stack: {err}{hint}"))
 }
 
 /// Maps a new slab for `class` and cuts it into guarded stacks.
@@ -430,11 +418,7 @@ mod tests {
         s.trim_if_deep();
         // SAFETY: as above; DONTNEED left the pages mapped and zero-filled.
         unsafe {
-            assert_eq!(
-                (deep as *const u64).read_volatile(),
-                0,
-                "deep page given back"
-            );
+            assert_eq!((deep as *const u64).read_volatile(), 0, "deep page given back");
             assert_eq!((keep_probe as *const u64).read_volatile(), 0);
         }
         // A stack used only near its top keeps its pages.

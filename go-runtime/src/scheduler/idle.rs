@@ -28,10 +28,7 @@ pub(crate) struct Sleeper {
 impl Sleeper {
     /// The sleeper record of the calling worker thread.
     pub(crate) fn for_current_thread() -> Self {
-        Sleeper {
-            sleeping: AtomicBool::new(false),
-            thread: std::thread::current(),
-        }
+        Sleeper { sleeping: AtomicBool::new(false), thread: std::thread::current() }
     }
 
     /// Whether the worker is registered as asleep. Callers that act on a false
@@ -103,10 +100,7 @@ impl Idle {
         if !me.sleeping.load(Ordering::Relaxed) {
             return false;
         }
-        let at = list
-            .iter()
-            .rposition(|&i| i == index)
-            .expect("registered sleeper is listed");
+        let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
         list.swap_remove(at);
         me.sleeping.store(false, Ordering::SeqCst);
         self.num_sleeping.store(list.len(), Ordering::SeqCst);
@@ -156,10 +150,7 @@ impl Idle {
             if !s.sleeping.load(Ordering::Relaxed) {
                 return;
             }
-            let at = list
-                .iter()
-                .rposition(|&i| i == index)
-                .expect("registered sleeper is listed");
+            let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
             list.swap_remove(at);
             s.sleeping.store(false, Ordering::SeqCst);
             self.num_sleeping.store(list.len(), Ordering::SeqCst);

@@ -159,9 +159,7 @@ fn start() -> &'static Runtime {
 /// (which honours CPU affinity and cgroup quotas).
 pub(crate) fn procs_from_env() -> usize {
     parse_procs(std::env::var("GOMAXPROCS").ok().as_deref()).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_PROCS)
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PROCS)
     })
 }
 
@@ -205,11 +203,8 @@ impl Runtime {
 
     /// Called by a new worker thread: publishes its shared half.
     fn register(&self, shared: &'static Shared) {
-        self.workers[shared.index]
-            .set(shared)
-            .expect("worker index registered twice");
-        self.num_started
-            .fetch_max(shared.index + 1, Ordering::SeqCst);
+        self.workers[shared.index].set(shared).expect("worker index registered twice");
+        self.num_started.fetch_max(shared.index + 1, Ordering::SeqCst);
     }
 
     /// The shared half of worker `index`, if its thread has started.
@@ -245,26 +240,21 @@ impl Runtime {
         let workers = || (0..self.num_started()).filter_map(|i| self.worker(i));
         // Finished first: a goroutine counted as finished was spawned before,
         // so the spawn counts read next include it.
-        let finished: usize = workers()
-            .map(|w| w.counts.finished.load(Ordering::Acquire))
-            .sum();
-        let spawned: usize = workers()
-            .map(|w| w.counts.spawned.load(Ordering::Acquire))
-            .sum::<usize>()
-            + self.spawned_outside.load(Ordering::Acquire);
+        let finished: usize = workers().map(|w| w.counts.finished.load(Ordering::Acquire)).sum();
+        let spawned: usize =
+            workers().map(|w| w.counts.spawned.load(Ordering::Acquire)).sum::<usize>()
+                + self.spawned_outside.load(Ordering::Acquire);
         spawned.saturating_sub(finished)
     }
 
     /// Wakes an idle worker that may take shared work, if one is needed.
     pub(crate) fn notify_one(&self) {
         let nprocs = self.nprocs();
-        self.idle.notify_one(|i| {
-            if i < nprocs {
-                self.worker(i).map(|w| &w.sleeper)
-            } else {
-                None
-            }
-        });
+        self.idle.notify_one(
+            |i| {
+                if i < nprocs { self.worker(i).map(|w| &w.sleeper) } else { None }
+            },
+        );
     }
 
     /// Makes a goroutine that is not bound to a worker runnable from a thread
@@ -293,9 +283,7 @@ pub(crate) fn ready(g: GRef) {
         rt.inject(g);
         return;
     }
-    let shared = rt
-        .worker(home as usize)
-        .expect("a started goroutine's home worker exists");
+    let shared = rt.worker(home as usize).expect("a started goroutine's home worker exists");
     shared.inbox.push(g);
     rt.idle.notify_worker(shared.index, &shared.sleeper);
 }

@@ -17,7 +17,7 @@ use super::queue::RunNext;
 use super::{CachePadded, Counts, Runtime, Shared};
 use crate::coroutine::stack::StackCache;
 use crate::coroutine::{GRef, Goroutine, Resumed, Suspend};
-use crate::time::timers::Timers;
+use crate::time::timers::{Fire, Timers};
 
 /// Go checks the global queue first every 61st schedule tick, so that
 /// goroutines there are not starved by two that keep waking each other.
@@ -312,9 +312,19 @@ impl Worker {
         if next > now {
             return Some(next);
         }
-        while let Some(g) = timers.pop_due(now) {
-            if g.unpark() {
-                self.push_back(g);
+        while let Some(fire) = timers.pop_due(now) {
+            match fire {
+                Fire::Wake(g) => {
+                    if g.unpark() {
+                        self.push_back(g);
+                    }
+                }
+                Fire::Call(f) => {
+                    // The callback may add timers or wake goroutines here.
+                    drop(timers);
+                    f();
+                    timers = self.timers.borrow_mut();
+                }
             }
         }
         timers.next_deadline()
@@ -387,13 +397,9 @@ impl Worker {
         if !self.rt.injector.is_empty() {
             return true;
         }
-        (0..self.rt.num_started())
-            .filter(|&i| i != self.shared.index)
-            .any(|i| {
-                self.rt
-                    .worker(i)
-                    .is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
-            })
+        (0..self.rt.num_started()).filter(|&i| i != self.shared.index).any(|i| {
+            self.rt.worker(i).is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
+        })
     }
 
     fn set_searching(&self, on: bool) {

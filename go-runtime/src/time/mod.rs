@@ -15,6 +15,8 @@ pub(crate) mod timers;
 
 use std::time::{Duration, Instant};
 
+use self::timers::Fire;
+use crate::chan::{Chan, Receiver};
 use crate::park;
 use crate::scheduler::worker;
 
@@ -50,22 +52,61 @@ pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    let Some(g) = worker::current_gref() else {
+    if worker::current_goroutine().is_null() {
         std::thread::sleep(d);
         return;
-    };
-    // A deadline past the end of `Instant` never comes: sleep forever.
-    let deadline = Instant::now().checked_add(d);
-    if let Some(deadline) = deadline {
-        let w = worker::current().expect("a goroutine runs on a worker");
-        w.timers.borrow_mut().add(deadline, g);
-    } else {
-        drop(g);
     }
-    loop {
-        park::park();
-        if deadline.is_some_and(|t| Instant::now() >= t) {
-            return;
+    match Instant::now().checked_add(d) {
+        Some(deadline) => {
+            while Instant::now() < deadline {
+                park::park_until(deadline);
+            }
+        }
+        // A deadline past the end of `Instant` never comes: sleep forever.
+        None => loop {
+            park::park();
+        },
+    }
+}
+
+/// A channel that receives the current time once, after `d` (Go's
+/// `time.After`): the way a [`Select`](crate::chan::Select) or `select!`
+/// times out.
+///
+/// The channel has room for the one value, so the timer never blocks; if
+/// nobody receives, the value and channel are freed when the last
+/// [`Receiver`] is dropped (Go 1.23+ semantics, GO_SEMANTICS 57). On a
+/// goroutine the timer lives in its worker's timer heap (no goroutine is
+/// spawned for it); from a plain thread a goroutine sleeps for it.
+///
+/// # Example
+/// ```
+/// use go::chan::{Chan, Select};
+/// use go::time;
+///
+/// let never = Chan::<u8>::new(0);
+/// let timeout = time::after(10 * time::MILLISECOND);
+/// let r = Select::new().recv(&never, |_| "value").recv(&timeout, |_| "timed out").wait();
+/// assert_eq!(r, "timed out");
+/// ```
+pub fn after(d: Duration) -> Receiver<Instant> {
+    let ch = Chan::new(1);
+    let tx = ch.sender();
+    let fire = move || {
+        // The buffer has room for this one value: it never blocks.
+        let _ = tx.try_send(Instant::now());
+    };
+    match (worker::current(), Instant::now().checked_add(d)) {
+        (_, None) => {} // never fires
+        (Some(w), Some(t)) if !worker::current_goroutine().is_null() => {
+            w.timers.borrow_mut().add(t, Fire::Call(Box::new(fire)));
+        }
+        _ => {
+            crate::spawn(move || {
+                sleep(d);
+                fire();
+            });
         }
     }
+    ch.receiver()
 }

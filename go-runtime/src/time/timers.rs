@@ -1,9 +1,11 @@
-//! A worker's sleeping goroutines, ordered by deadline (Go's per-P timer heap).
+//! A worker's timers, ordered by deadline (Go's per-P timer heap).
 //!
-//! Only the owning worker touches its `Timers`: a goroutine puts itself in the
-//! heap of the worker it runs on, and that worker fires it. A timer fires by
-//! `unpark`ing its goroutine; the goroutine re-checks the clock, so a stale
-//! or early wake-up is harmless.
+//! Only the owning worker touches its `Timers`: a goroutine puts its timers
+//! in the heap of the worker it runs on, and that worker fires them. A timer
+//! either wakes a goroutine (`Fire::Wake`: the goroutine re-checks the clock,
+//! so a stale or early wake-up is harmless) or runs a short callback on the
+//! worker's own stack (`Fire::Call`: it must not block; `time::after` uses it
+//! to put the time in a channel with room for it).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -11,15 +13,32 @@ use std::time::Instant;
 
 use crate::coroutine::GRef;
 
-/// One sleeping goroutine.
+/// What a timer does when it fires.
+pub(crate) enum Fire {
+    /// Unpark this goroutine.
+    Wake(GRef),
+    /// Run this on the worker's stack; it must not block.
+    Call(Box<dyn FnOnce() + Send>),
+}
+
+impl std::fmt::Debug for Fire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fire::Wake(g) => f.debug_tuple("Wake").field(&g.id()).finish(),
+            Fire::Call(_) => f.write_str("Call"),
+        }
+    }
+}
+
+/// One timer.
 #[derive(Debug)]
 struct Entry {
-    /// When to wake it.
+    /// When it fires.
     deadline: Instant,
     /// Insertion order, so equal deadlines fire first-in first-out.
     seq: u64,
-    /// The sleeper.
-    g: GRef,
+    /// What it does.
+    fire: Fire,
 }
 
 impl PartialEq for Entry {
@@ -50,14 +69,10 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Wakes `g` at `deadline`.
-    pub(crate) fn add(&mut self, deadline: Instant, g: GRef) {
+    /// Does `fire` at `deadline`.
+    pub(crate) fn add(&mut self, deadline: Instant, fire: Fire) {
         self.seq += 1;
-        self.heap.push(Entry {
-            deadline,
-            seq: self.seq,
-            g,
-        });
+        self.heap.push(Entry { deadline, seq: self.seq, fire });
     }
 
     /// The earliest deadline, if any.
@@ -65,8 +80,8 @@ impl Timers {
         self.heap.peek().map(|e| e.deadline)
     }
 
-    /// Removes and returns one goroutine whose deadline is at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<GRef> {
+    /// Removes and returns one timer whose deadline is at or before `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Fire> {
         if self.heap.peek()?.deadline > now {
             return None;
         }
@@ -75,6 +90,6 @@ impl Timers {
             // A burst of sleepers is over: give the memory back.
             self.heap.shrink_to(64);
         }
-        Some(e.g)
+        Some(e.fire)
     }
 }

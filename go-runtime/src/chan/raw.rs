@@ -1,0 +1,226 @@
+//! The channel itself (Go's `hchan`): a lock, a ring buffer, and two queues
+//! of waiters.
+//!
+//! # Invariants (under `state`'s lock)
+//! - `buf.len() <= cap`.
+//! - Non-stale waiters are in at most one of the queues' roles at a time: if
+//!   `recvq` holds a waiting receiver then `buf` is empty and `sendq` holds no
+//!   waiting sender (Go: "at least one of c.sendq and c.recvq is empty"),
+//!   except for waiters of one select waiting on both sides of the same
+//!   channel, which never match each other.
+//! - If `sendq` holds a waiting sender then `buf` is full.
+//! - Once `closed`, no waiter is added and both queues are empty.
+//!
+//! One implementation serves both flavours, as in Go: `cap == 0` is a
+//! rendezvous (a value passes straight from a sender's slot to a receiver),
+//! `cap > 0` a FIFO buffer.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::waiter::{Parked, Waiter};
+use crate::park::Unparker;
+
+/// A channel's shared state.
+pub(crate) struct RawChan<T> {
+    /// Capacity: 0 for a rendezvous channel.
+    cap: usize,
+    /// Everything else, under one lock (Go's `hchan.lock`).
+    state: Mutex<State<T>>,
+}
+
+/// What the lock protects.
+pub(crate) struct State<T> {
+    /// Buffered values, oldest first.
+    buf: VecDeque<T>,
+    /// `close` was called.
+    closed: bool,
+    /// Blocked receivers, oldest first (some may be stale).
+    recvq: VecDeque<Arc<Waiter<T>>>,
+    /// Blocked senders with their values, oldest first (some may be stale).
+    sendq: VecDeque<Arc<Waiter<T>>>,
+}
+
+/// The result of trying a send without blocking.
+pub(crate) enum TrySend<T> {
+    /// Sent; wake this waiter (a receiver that took it) after unlocking.
+    Sent(Option<Unparker>),
+    /// No room and no receiver: the value comes back.
+    Full(T),
+    /// The channel is closed: the value comes back (the caller panics).
+    Closed(T),
+}
+
+/// The result of trying a receive without blocking.
+pub(crate) enum TryRecv<T> {
+    /// A value, or `None` if the channel is closed and drained; wake this
+    /// waiter (a sender whose value was taken) after unlocking.
+    Ready(Option<T>, Option<Unparker>),
+    /// Nothing to receive yet.
+    Empty,
+}
+
+impl<T> std::fmt::Debug for RawChan<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.state.lock();
+        f.debug_struct("Chan")
+            .field("len", &st.buf.len())
+            .field("cap", &self.cap)
+            .field("closed", &st.closed)
+            .finish()
+    }
+}
+
+impl<T> RawChan<T> {
+    /// A channel with room for `cap` values.
+    pub(crate) fn new(cap: usize) -> Self {
+        RawChan {
+            cap,
+            state: Mutex::new(State {
+                buf: VecDeque::with_capacity(cap.min(1024)),
+                closed: false,
+                recvq: VecDeque::new(),
+                sendq: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// The capacity.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Locks the channel.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock()
+    }
+}
+
+/// Removes and claims the oldest waiter of `q` that is still waiting and does
+/// not belong to `me`; drops stale waiters on the way. Waiters of `me` (a
+/// select waiting on both ends of one channel) stay queued.
+fn claim_first<T>(q: &mut VecDeque<Arc<Waiter<T>>>, me: Option<&Parked>) -> Option<Arc<Waiter<T>>> {
+    let mut i = 0;
+    while i < q.len() {
+        let w = &q[i];
+        if me.is_some_and(|me| std::ptr::eq(me, &*w.parked)) {
+            i += 1;
+            continue;
+        }
+        let w = q.remove(i).expect("index in bounds");
+        if w.parked.try_claim(w.case) {
+            return Some(w);
+        }
+        // Stale: claimed elsewhere or cancelled; it is dropped here.
+    }
+    None
+}
+
+/// Whether `q` holds a waiter that is still waiting and not `me`'s.
+fn has_waiting<T>(q: &VecDeque<Arc<Waiter<T>>>, me: &Parked) -> bool {
+    q.iter().any(|w| !std::ptr::eq(me, &*w.parked) && w.parked.is_waiting())
+}
+
+impl<T> State<T> {
+    /// Number of buffered values.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Sends without blocking (Go's `chansend` fast paths). `me` is the
+    /// calling select's own operation, whose waiters must not match.
+    pub(crate) fn try_send(&mut self, cap: usize, v: T, me: Option<&Parked>) -> TrySend<T> {
+        if self.closed {
+            return TrySend::Closed(v);
+        }
+        if let Some(r) = claim_first(&mut self.recvq, me) {
+            // SAFETY: we claimed `r` (step 1 of the waiter protocol).
+            unsafe { r.put(v) };
+            return TrySend::Sent(Some(r.parked.finish(false).clone()));
+        }
+        if self.buf.len() < cap {
+            self.buf.push_back(v);
+            return TrySend::Sent(None);
+        }
+        TrySend::Full(v)
+    }
+
+    /// Receives without blocking (Go's `chanrecv` fast paths).
+    pub(crate) fn try_recv(&mut self, cap: usize, me: Option<&Parked>) -> TryRecv<T> {
+        if let Some(s) = claim_first(&mut self.sendq, me) {
+            // SAFETY: we claimed `s`; its slot holds the value it sends.
+            let sent = unsafe { s.take() }.expect("a queued sender carries its value");
+            let v = if cap == 0 {
+                sent
+            } else {
+                // The buffer is full: take its oldest value and put the
+                // sender's at the back, keeping FIFO order.
+                let oldest = self.buf.pop_front().expect("a blocked sender means a full buffer");
+                self.buf.push_back(sent);
+                oldest
+            };
+            return TryRecv::Ready(Some(v), Some(s.parked.finish(false).clone()));
+        }
+        if let Some(v) = self.buf.pop_front() {
+            return TryRecv::Ready(Some(v), None);
+        }
+        if self.closed {
+            return TryRecv::Ready(None, None);
+        }
+        TryRecv::Empty
+    }
+
+    /// Whether a send by `me` could complete now (a select about to claim
+    /// itself while registering).
+    pub(crate) fn send_ready(&self, cap: usize, me: &Parked) -> bool {
+        self.closed || self.buf.len() < cap || has_waiting(&self.recvq, me)
+    }
+
+    /// Whether a receive by `me` could complete now.
+    pub(crate) fn recv_ready(&self, me: &Parked) -> bool {
+        self.closed || !self.buf.is_empty() || has_waiting(&self.sendq, me)
+    }
+
+    /// Queues a blocked sender.
+    pub(crate) fn push_sender(&mut self, w: Arc<Waiter<T>>) {
+        debug_assert!(!self.closed);
+        self.sendq.push_back(w);
+    }
+
+    /// Queues a blocked receiver.
+    pub(crate) fn push_receiver(&mut self, w: Arc<Waiter<T>>) {
+        debug_assert!(!self.closed);
+        self.recvq.push_back(w);
+    }
+
+    /// Removes a waiter that gave up or whose select completed elsewhere.
+    pub(crate) fn remove(&mut self, w: &Arc<Waiter<T>>, sender: bool) {
+        let q = if sender { &mut self.sendq } else { &mut self.recvq };
+        if let Some(i) = q.iter().position(|x| Arc::ptr_eq(x, w)) {
+            q.remove(i);
+        }
+    }
+
+    /// Closes the channel (Go's `closechan`): every waiting receiver gets
+    /// nothing, every waiting sender will panic. Returns false if it was
+    /// already closed. The unparkers to call after unlocking go in `wake`.
+    pub(crate) fn close(&mut self, wake: &mut Vec<Unparker>) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.closed = true;
+        for w in self.recvq.drain(..).chain(self.sendq.drain(..)) {
+            if w.parked.try_claim(w.case) {
+                wake.push(w.parked.finish(true).clone());
+            }
+        }
+        true
+    }
+}

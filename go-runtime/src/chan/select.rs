@@ -1,0 +1,522 @@
+//! `select`: wait on several channel operations, run the one that completes.
+//!
+//! # Protocol (Go's `selectgo`, without locking every channel at once)
+//! 1. **Poll**: in a uniformly random order, try each case without blocking
+//!    (each under its own channel's lock). The first that completes wins, so
+//!    among the ready cases each is equally likely (GO_SEMANTICS 29). A send
+//!    case on a closed channel panics here, default or not (33).
+//! 2. A `default` runs if nothing was ready (30).
+//! 3. **Register**: one `Parked` for the whole select; for each case, under
+//!    its channel's lock: stop if the select was already claimed (by a
+//!    channel registered earlier); if the case is ready now, claim the select
+//!    for it and complete it on the spot (un-claiming if the counterpart
+//!    vanished meanwhile); else queue a waiter.
+//! 4. **Wait** until a claimer finishes (`DONE`), or the deadline passes and
+//!    the select cancels itself.
+//! 5. **Abort the rest**: remove every queued waiter of this select from its
+//!    channel; a send case's unsent value is dropped with its waiter.
+//!
+//! The register/abort race: while the select registers on channel B, channel
+//! A (registered earlier) may complete it. The claim CAS decides: A's claim
+//! succeeds and B's registration sees the select is no longer waiting and
+//! stops, or the select claims itself for B first and A's attempt finds a
+//! stale waiter and skips it. Either way exactly one case completes: no value
+//! is taken from two senders, and none is delivered to a select twice.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::raw::{TryRecv, TrySend};
+use super::waiter::{Outcome, Parked, Waiter};
+use super::{AsRecv, AsSend, Chan};
+use crate::park;
+
+/// What registering a case did.
+enum Reg {
+    /// A waiter is queued on the channel.
+    Queued,
+    /// The case completed during registration (the select claimed itself).
+    Completed,
+    /// The select was already claimed by another case: stop registering.
+    Stop,
+}
+
+/// One case of a select, type-erased over its channel's element type.
+trait Case<R> {
+    /// Whether its channel is nil (never ready).
+    fn is_nil(&self) -> bool;
+    /// Step 1: completes the operation if it can without blocking.
+    fn poll(&mut self) -> bool;
+    /// Step 3.
+    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg;
+    /// Step 5: removes its queued waiter, if any.
+    fn abort(&mut self);
+    /// A counterpart (or `close`, if `closed`) completed it through its waiter.
+    fn completed_by_waiter(&mut self, closed: bool);
+    /// Runs its handler.
+    fn run(self: Box<Self>) -> R;
+}
+
+/// A receive case.
+struct RecvCase<'a, T, F> {
+    /// The channel.
+    chan: &'a Chan<T>,
+    /// The handler.
+    f: F,
+    /// The queued waiter, once registered.
+    waiter: Option<Arc<Waiter<T>>>,
+    /// The outcome: `Some(None)` means the channel is closed.
+    got: Option<Option<T>>,
+}
+
+/// A send case.
+struct SendCase<'a, T, F> {
+    /// The channel.
+    chan: &'a Chan<T>,
+    /// The value, until it is sent or queued.
+    value: Option<T>,
+    /// The handler.
+    f: F,
+    /// The queued waiter, once registered.
+    waiter: Option<Arc<Waiter<T>>>,
+    /// Completed by `close`: running it panics.
+    closed: bool,
+}
+
+impl<R, T: Send, F: FnOnce(Option<T>) -> R> Case<R> for RecvCase<'_, T, F> {
+    fn is_nil(&self) -> bool {
+        self.chan.raw.is_none()
+    }
+
+    fn poll(&mut self) -> bool {
+        let Some(raw) = &self.chan.raw else { return false };
+        let mut st = raw.lock();
+        match st.try_recv(raw.cap(), None) {
+            TryRecv::Ready(v, wake) => {
+                drop(st);
+                if let Some(u) = wake {
+                    u.unpark();
+                }
+                self.got = Some(v);
+                true
+            }
+            TryRecv::Empty => false,
+        }
+    }
+
+    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg {
+        let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
+        let mut st = raw.lock();
+        if !parked.is_waiting() {
+            return Reg::Stop;
+        }
+        if st.recv_ready(parked) {
+            if !parked.try_claim(index) {
+                return Reg::Stop;
+            }
+            match st.try_recv(raw.cap(), Some(parked)) {
+                TryRecv::Ready(v, wake) => {
+                    parked.finish_self();
+                    drop(st);
+                    if let Some(u) = wake {
+                        u.unpark();
+                    }
+                    self.got = Some(v);
+                    return Reg::Completed;
+                }
+                // The sender we saw was claimed elsewhere meanwhile.
+                TryRecv::Empty => parked.unclaim(),
+            }
+        }
+        let w = Waiter::new(parked.clone(), index, None);
+        st.push_receiver(w.clone());
+        self.waiter = Some(w);
+        Reg::Queued
+    }
+
+    fn abort(&mut self) {
+        if let (Some(w), Some(raw)) = (self.waiter.take(), &self.chan.raw) {
+            raw.lock().remove(&w, false);
+        }
+    }
+
+    fn completed_by_waiter(&mut self, closed: bool) {
+        let w = self.waiter.as_ref().expect("a case completed through its waiter was queued");
+        // SAFETY: the select saw `DONE` for this case: the claimer is done
+        // with the slot.
+        self.got = Some(if closed { None } else { unsafe { w.take() } });
+    }
+
+    fn run(self: Box<Self>) -> R {
+        let got = self.got.expect("only a completed case runs");
+        (self.f)(got)
+    }
+}
+
+impl<R, T: Send, F: FnOnce() -> R> Case<R> for SendCase<'_, T, F> {
+    fn is_nil(&self) -> bool {
+        self.chan.raw.is_none()
+    }
+
+    fn poll(&mut self) -> bool {
+        let Some(raw) = &self.chan.raw else { return false };
+        let v = self.value.take().expect("a send case has its value until sent");
+        let mut st = raw.lock();
+        match st.try_send(raw.cap(), v, None) {
+            TrySend::Sent(wake) => {
+                drop(st);
+                if let Some(u) = wake {
+                    u.unpark();
+                }
+                true
+            }
+            TrySend::Full(v) => {
+                self.value = Some(v);
+                false
+            }
+            TrySend::Closed(v) => {
+                drop(st);
+                drop(v);
+                panic!("send on closed channel");
+            }
+        }
+    }
+
+    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg {
+        let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
+        let mut st = raw.lock();
+        if !parked.is_waiting() {
+            return Reg::Stop;
+        }
+        if st.send_ready(raw.cap(), parked) {
+            if !parked.try_claim(index) {
+                return Reg::Stop;
+            }
+            let v = self.value.take().expect("a send case has its value until sent");
+            match st.try_send(raw.cap(), v, Some(parked)) {
+                TrySend::Sent(wake) => {
+                    parked.finish_self();
+                    drop(st);
+                    if let Some(u) = wake {
+                        u.unpark();
+                    }
+                    return Reg::Completed;
+                }
+                TrySend::Closed(v) => {
+                    // Closed between the poll and now: this case is chosen,
+                    // and running it panics.
+                    parked.finish_self();
+                    drop(st);
+                    drop(v);
+                    self.closed = true;
+                    return Reg::Completed;
+                }
+                TrySend::Full(v) => {
+                    self.value = Some(v);
+                    parked.unclaim();
+                }
+            }
+        }
+        let v = self.value.take();
+        let w = Waiter::new(parked.clone(), index, v);
+        st.push_sender(w.clone());
+        self.waiter = Some(w);
+        Reg::Queued
+    }
+
+    fn abort(&mut self) {
+        if let (Some(w), Some(raw)) = (self.waiter.take(), &self.chan.raw) {
+            raw.lock().remove(&w, true);
+        }
+    }
+
+    fn completed_by_waiter(&mut self, closed: bool) {
+        self.closed = closed;
+    }
+
+    fn run(self: Box<Self>) -> R {
+        if self.closed {
+            panic!("send on closed channel");
+        }
+        (self.f)()
+    }
+}
+
+/// Waits on several channel operations and runs the handler of the one that
+/// completes (Go's `select` statement; the `select!` macro builds one).
+///
+/// Operands and send values are evaluated once, in order, as the builder is
+/// written (GO_SEMANTICS 28). Among ready cases the choice is uniformly
+/// random (29); a `default` runs only when none is ready (30); a select with
+/// no cases, or only nil-channel cases and no default, blocks forever (31,
+/// 32); a receive from a closed channel is always ready and gets `None`, a
+/// send to a closed channel panics `send on closed channel` (33). A receive
+/// handler gets `Some(v)`, or `None` when the channel is closed.
+///
+/// # Example
+/// ```
+/// use std::time::Duration;
+/// use go::chan::{Chan, Select};
+///
+/// let data = Chan::new(1);
+/// let quit = Chan::<()>::new(0);
+/// data.send(10);
+/// let msg = Select::new()
+///     .recv(&data, |v| format!("data {v:?}"))
+///     .recv(&quit, |_| "quit".to_string())
+///     .timeout(Duration::from_secs(1), || "timeout".to_string())
+///     .wait();
+/// assert_eq!(msg, "data Some(10)");
+///
+/// // `default` makes it non-blocking.
+/// let r = Select::new().recv(&quit, |_| 1).default(|| 0).wait();
+/// assert_eq!(r, 0);
+/// ```
+pub struct Select<'a, R> {
+    /// The cases, in source order.
+    cases: Vec<Box<dyn Case<R> + 'a>>,
+    /// The `default` handler.
+    default: Option<Box<dyn FnOnce() -> R + 'a>>,
+    /// A deadline and its handler.
+    timeout: Option<(Instant, Box<dyn FnOnce() -> R + 'a>)>,
+}
+
+impl<R> fmt::Debug for Select<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("cases", &self.cases.len())
+            .field("default", &self.default.is_some())
+            .field("deadline", &self.timeout.as_ref().map(|t| t.0))
+            .finish()
+    }
+}
+
+impl<R> Default for Select<'_, R> {
+    fn default() -> Self {
+        Select { cases: Vec::new(), default: None, timeout: None }
+    }
+}
+
+impl<'a, R> Select<'a, R> {
+    /// A select with no cases yet.
+    ///
+    /// # Example
+    /// ```
+    /// let r: u8 = go::chan::Select::new().default(|| 3).wait();
+    /// assert_eq!(r, 3);
+    /// ```
+    pub fn new() -> Self {
+        <Self as Default>::default()
+    }
+
+    /// Adds `case v, ok := <-ch`: `f` gets `Some(v)`, or `None` if the
+    /// channel is closed.
+    ///
+    /// # Example
+    /// ```
+    /// let ch = go::chan::Chan::new(1);
+    /// ch.send(4);
+    /// let r = go::chan::Select::new().recv(&ch, |v| v.unwrap() * 2).wait();
+    /// assert_eq!(r, 8);
+    /// ```
+    pub fn recv<T: Send + 'a>(
+        mut self,
+        ch: &'a impl AsRecv<T>,
+        f: impl FnOnce(Option<T>) -> R + 'a,
+    ) -> Self {
+        self.cases.push(Box::new(RecvCase { chan: ch.as_chan(), f, waiter: None, got: None }));
+        self
+    }
+
+    /// Adds `case ch <- v`; `f` runs once the value is sent.
+    ///
+    /// # Example
+    /// ```
+    /// let ch = go::chan::Chan::new(1);
+    /// let r = go::chan::Select::new().send(&ch, 5, || "sent").wait();
+    /// assert_eq!((r, ch.recv()), ("sent", Some(5)));
+    /// ```
+    pub fn send<T: Send + 'a>(
+        mut self,
+        ch: &'a impl AsSend<T>,
+        value: T,
+        f: impl FnOnce() -> R + 'a,
+    ) -> Self {
+        self.cases.push(Box::new(SendCase {
+            chan: ch.as_chan(),
+            value: Some(value),
+            f,
+            waiter: None,
+            closed: false,
+        }));
+        self
+    }
+
+    /// Adds `default`: runs when no case is ready, making the select
+    /// non-blocking.
+    ///
+    /// # Panics
+    /// If the select already has a default (Go: `multiple defaults in select`).
+    ///
+    /// # Example
+    /// ```
+    /// let ch = go::chan::Chan::<u8>::new(0);
+    /// assert!(go::chan::Select::new().recv(&ch, |_| false).default(|| true).wait());
+    /// ```
+    pub fn default(mut self, f: impl FnOnce() -> R + 'a) -> Self {
+        assert!(self.default.is_none(), "multiple defaults in select");
+        self.default = Some(Box::new(f));
+        self
+    }
+
+    /// Gives up at `deadline` and runs `f` (like a `case <-time.After(d)`,
+    /// without a timer channel).
+    ///
+    /// # Example
+    /// ```
+    /// let ch = go::chan::Chan::<u8>::new(0);
+    /// let t = std::time::Instant::now() + std::time::Duration::from_millis(5);
+    /// assert_eq!(go::chan::Select::new().recv(&ch, |_| 1).deadline(t, || 0).wait(), 0);
+    /// ```
+    pub fn deadline(mut self, deadline: Instant, f: impl FnOnce() -> R + 'a) -> Self {
+        self.timeout = Some((deadline, Box::new(f)));
+        self
+    }
+
+    /// Gives up after `d` and runs `f`.
+    ///
+    /// # Example
+    /// ```
+    /// let ch = go::chan::Chan::<u8>::new(0);
+    /// let r = go::chan::Select::new()
+    ///     .recv(&ch, |_| "value")
+    ///     .timeout(std::time::Duration::from_millis(5), || "timeout")
+    ///     .wait();
+    /// assert_eq!(r, "timeout");
+    /// ```
+    pub fn timeout(self, d: Duration, f: impl FnOnce() -> R + 'a) -> Self {
+        self.deadline(super::deadline_after(d), f)
+    }
+
+    /// Blocks until one case completes (or the default or deadline applies)
+    /// and returns what its handler returns.
+    ///
+    /// # Panics
+    /// `send on closed channel` if the chosen send case's channel is closed.
+    ///
+    /// # Example
+    /// ```
+    /// let a = go::chan::Chan::new(1);
+    /// let b = go::chan::Chan::new(1);
+    /// b.send("from b");
+    /// let got = go::chan::Select::new().recv(&a, |v| v).recv(&b, |v| v).wait();
+    /// assert_eq!(got, Some("from b"));
+    /// ```
+    pub fn wait(mut self) -> R {
+        // 1. Poll in a random order.
+        let n = self.cases.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, (fastrand() % (i as u64 + 1)) as usize);
+        }
+        if let Some(i) = order.into_iter().find(|&i| self.cases[i].poll()) {
+            return self.cases.swap_remove(i).run();
+        }
+        // 2. Default.
+        if let Some(f) = self.default.take() {
+            return f();
+        }
+        let deadline = self.timeout.as_ref().map(|t| t.0);
+        if self.cases.iter().all(|c| c.is_nil()) {
+            // `select {}`, or only nil channels: nothing can ever be ready.
+            super::block_on_nil(deadline);
+            let (_, f) = self.timeout.take().expect("only a deadline ends a select on nothing");
+            return f();
+        }
+        // 3. Register.
+        let parked = Arc::new(Parked::new());
+        let mut selected = None;
+        for (i, case) in self.cases.iter_mut().enumerate() {
+            if case.is_nil() {
+                continue;
+            }
+            match case.register(&parked, i) {
+                Reg::Queued => {}
+                Reg::Completed => {
+                    selected = Some(i);
+                    break;
+                }
+                Reg::Stop => break,
+            }
+        }
+        // 4. Wait.
+        let outcome = match selected {
+            Some(i) => Outcome::Completed(i),
+            None => parked.wait(deadline),
+        };
+        // 5. Abort the other cases. (The chosen case's waiter, if it has one,
+        // is out of its queue already: its claimer removed it.)
+        let chosen = match outcome {
+            Outcome::Completed(i) | Outcome::Closed(i) => Some(i),
+            Outcome::TimedOut => None,
+        };
+        for (j, case) in self.cases.iter_mut().enumerate() {
+            if Some(j) != chosen {
+                case.abort();
+            }
+        }
+        match outcome {
+            Outcome::Completed(i) | Outcome::Closed(i) => {
+                let mut case = self.cases.swap_remove(i);
+                if selected.is_none() {
+                    case.completed_by_waiter(matches!(outcome, Outcome::Closed(_)));
+                }
+                case.run()
+            }
+            Outcome::TimedOut => {
+                let (_, f) = self.timeout.take().expect("only a deadline times out");
+                f()
+            }
+        }
+    }
+}
+
+/// A fast thread-local xorshift generator for the poll order. Never inlined,
+/// and no reference into its state is held across a switch.
+#[inline(never)]
+fn fastrand() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            // Seed from the state's own address (one per thread) and the clock.
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            x = (s as *const Cell<u64> as u64).rotate_left(32) ^ t ^ 0x9E37_79B9_7F4A_7C15;
+            x |= 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        x
+    })
+}
+
+/// Blocks forever: Go's `select {}`.
+///
+/// # Example
+/// ```no_run
+/// go::spawn(|| loop { go::time::sleep(go::time::SECOND) });
+/// go::chan::select_forever(); // the main goroutine waits for ever
+/// ```
+pub fn select_forever() -> ! {
+    loop {
+        park::park();
+    }
+}
