@@ -123,6 +123,17 @@ pub struct Receiver<T> {
     chan: Chan<T>,
 }
 
+// A panic never leaves a channel half-updated: the operations that panic
+// (`send on closed channel`, `close of closed channel`) do so before changing
+// anything or after releasing the lock, and the queues are consistent at
+// every point where a value's destructor may run.
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+impl<T> std::panic::UnwindSafe for Sender<T> {}
+impl<T> std::panic::RefUnwindSafe for Sender<T> {}
+impl<T> std::panic::UnwindSafe for Receiver<T> {}
+impl<T> std::panic::RefUnwindSafe for Receiver<T> {}
+
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
         Chan { raw: self.raw.clone() }
