@@ -76,6 +76,65 @@ func main() {
 			panic("spawning outlasted the sleep window")
 		}
 		wg.Wait()
+	case "pingpong":
+		ping, pong := make(chan int64), make(chan int64)
+		go func() {
+			for v := range ping {
+				pong <- v
+			}
+		}()
+		for i := int64(0); i < n; i++ {
+			ping <- i
+			<-pong
+		}
+		close(ping)
+	case "mpmc":
+		ch := make(chan int64, 1024)
+		var consumers sync.WaitGroup
+		for p := 0; p < 4; p++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int64(0); i < n/4; i++ {
+					ch <- i
+				}
+			}()
+		}
+		for c := 0; c < 4; c++ {
+			consumers.Add(1)
+			go func() {
+				defer consumers.Done()
+				var sum int64
+				for v := range ch {
+					sum += v
+				}
+				_ = sum
+			}()
+		}
+		wg.Wait()
+		close(ch)
+		consumers.Wait()
+		ops = n / 4 * 4
+	case "select4":
+		var cs [4]chan int64
+		for i := range cs {
+			cs[i] = make(chan int64, 1)
+			cs[i] <- 0
+		}
+		for j := int64(0); j < n; j++ {
+			var i int
+			select {
+			case <-cs[0]:
+				i = 0
+			case <-cs[1]:
+				i = 1
+			case <-cs[2]:
+				i = 2
+			case <-cs[3]:
+				i = 3
+			}
+			cs[i] <- 0
+		}
 	default:
 		panic("unknown workload " + name)
 	}

@@ -2,11 +2,17 @@
 
 use std::time::Instant;
 
+use go::chan::{Chan, Select};
 use go::sync::WaitGroup;
 use go_bench::{Report, args, sleep_window};
 
 fn main() {
     let (workload, n) = args();
+    if std::env::var("GO_MIGRATE").is_ok_and(|v| v == "1") {
+        // SAFETY: no goroutine here holds a thread-bound value across a
+        // blocking call.
+        unsafe { go::runtime::enable_migration() };
+    }
     go::run(move || match workload.as_str() {
         // Spawn n trivial goroutines with a WaitGroup, wait for all.
         "spawn" => {
@@ -45,6 +51,64 @@ fn main() {
             }
             r.all_parked(deadline);
             wg.wait();
+            r.finish(n);
+        }
+        // Unbuffered ping-pong: n round trips between two goroutines.
+        "pingpong" => {
+            let r = Report::start();
+            let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+            let (rx, tx) = (ping.clone(), pong.clone());
+            go::spawn(move || {
+                for v in &rx {
+                    tx.send(v);
+                }
+            });
+            for i in 0..n {
+                ping.send(i);
+                pong.recv();
+            }
+            r.finish(n);
+            ping.close();
+        }
+        // Buffered (1024) channel, 4 producers x 4 consumers, n messages.
+        "mpmc" => {
+            let ch = Chan::<u64>::new(1024);
+            let r = Report::start();
+            let wg = WaitGroup::new();
+            for _ in 0..4 {
+                let tx = ch.sender();
+                wg.go(move || (0..n / 4).for_each(|i| tx.send(i)));
+            }
+            let consumers = WaitGroup::new();
+            for _ in 0..4 {
+                let rx = ch.receiver();
+                consumers.go(move || {
+                    let mut sum = 0u64;
+                    for v in &rx {
+                        sum = sum.wrapping_add(v);
+                    }
+                    std::hint::black_box(sum);
+                });
+            }
+            wg.wait();
+            ch.close();
+            consumers.wait();
+            r.finish(n / 4 * 4);
+        }
+        // Select over 4 ready channels: receive from one, refill it.
+        "select4" => {
+            let chans: Vec<Chan<u64>> = (0..4).map(|_| Chan::new(1)).collect();
+            chans.iter().for_each(|c| c.send(0));
+            let r = Report::start();
+            for _ in 0..n {
+                let i = Select::new()
+                    .recv(&chans[0], |_| 0)
+                    .recv(&chans[1], |_| 1)
+                    .recv(&chans[2], |_| 2)
+                    .recv(&chans[3], |_| 3)
+                    .wait();
+                chans[i].send(0);
+            }
             r.finish(n);
         }
         other => panic!("unknown workload {other}"),

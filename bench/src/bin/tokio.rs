@@ -74,6 +74,79 @@ async fn workload(name: String, n: u64) {
             wg.wait().await;
             r.finish(n);
         }
+        // tokio has no rendezvous channel: mpsc with room for one.
+        "pingpong" => {
+            let r = Report::start();
+            let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            tokio::spawn(async move {
+                while let Some(v) = ping_rx.recv().await {
+                    if pong_tx.send(v).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            for i in 0..n {
+                ping_tx.send(i).await.unwrap();
+                pong_rx.recv().await.unwrap();
+            }
+            r.finish(n);
+        }
+        // tokio has no MPMC channel: async-channel, the usual choice.
+        "mpmc" => {
+            let (tx, rx) = async_channel::bounded::<u64>(1024);
+            let r = Report::start();
+            let mut producers = Vec::new();
+            for _ in 0..4 {
+                let tx = tx.clone();
+                producers.push(tokio::spawn(async move {
+                    for i in 0..n / 4 {
+                        tx.send(i).await.unwrap();
+                    }
+                }));
+            }
+            drop(tx);
+            let mut consumers = Vec::new();
+            for _ in 0..4 {
+                let rx = rx.clone();
+                consumers.push(tokio::spawn(async move {
+                    let mut sum = 0u64;
+                    while let Ok(v) = rx.recv().await {
+                        sum = sum.wrapping_add(v);
+                    }
+                    std::hint::black_box(sum);
+                }));
+            }
+            for p in producers {
+                p.await.unwrap();
+            }
+            for c in consumers {
+                c.await.unwrap();
+            }
+            r.finish(n / 4 * 4);
+        }
+        "select4" => {
+            let mut txs = Vec::new();
+            let mut rxs = Vec::new();
+            for _ in 0..4 {
+                let (tx, rx) = tokio::sync::mpsc::channel::<u64>(1);
+                tx.send(0).await.unwrap();
+                txs.push(tx);
+                rxs.push(rx);
+            }
+            let [r0, r1, r2, r3] = &mut rxs[..] else { unreachable!() };
+            let r = Report::start();
+            for _ in 0..n {
+                let i = tokio::select! {
+                    _ = r0.recv() => 0,
+                    _ = r1.recv() => 1,
+                    _ = r2.recv() => 2,
+                    _ = r3.recv() => 3,
+                };
+                txs[i].send(0).await.unwrap();
+            }
+            r.finish(n);
+        }
         other => panic!("unknown workload {other}"),
     }
 }

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use self::raw::{RawChan, TryRecv, TrySend};
 pub use self::select::{Select, select_forever};
-use self::waiter::{Outcome, Parked, Waiter};
+use self::waiter::{Outcome, Waiter};
 use crate::park;
 
 /// A channel (Go's `chan T`): a cheap clonable handle; clones are the same
@@ -566,11 +566,10 @@ fn send<T: Send>(
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(SendTimeoutError::Timeout(v));
     }
-    let parked = Arc::new(Parked::new());
-    let w = Waiter::new(parked.clone(), 0, Some(v));
+    let w = Waiter::lone(Some(v));
     st.push_sender(w.clone());
     drop(st);
-    match parked.wait(deadline) {
+    match w.parked.wait(deadline) {
         Outcome::Completed(_) => Ok(()),
         Outcome::Closed(_) => panic!("send on closed channel"),
         Outcome::TimedOut => {
@@ -606,11 +605,10 @@ fn recv<T: Send>(
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(RecvTimeoutError::Timeout);
     }
-    let parked = Arc::new(Parked::new());
-    let w = Waiter::new(parked.clone(), 0, None);
+    let w = Waiter::lone(None);
     st.push_receiver(w.clone());
     drop(st);
-    match parked.wait(deadline) {
+    match w.parked.wait(deadline) {
         // SAFETY: `DONE` was seen: the claimer put the value and is done.
         Outcome::Completed(_) => Ok(unsafe { w.take() }.expect("a completed receiver got a value")),
         Outcome::Closed(_) => Err(RecvTimeoutError::Closed),

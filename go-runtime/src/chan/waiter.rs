@@ -146,10 +146,30 @@ impl Parked {
     }
 }
 
+/// The operation a waiter belongs to: its own (a lone send or receive, one
+/// allocation for both) or a select's, shared by its cases.
+#[derive(Debug)]
+pub(crate) enum ParkedRef {
+    /// A lone operation's state, inside its only waiter.
+    Own(Parked),
+    /// A select's state.
+    Shared(Arc<Parked>),
+}
+
+impl std::ops::Deref for ParkedRef {
+    type Target = Parked;
+    fn deref(&self) -> &Parked {
+        match self {
+            ParkedRef::Own(p) => p,
+            ParkedRef::Shared(p) => p,
+        }
+    }
+}
+
 /// One case of a blocked operation, queued on one channel.
 pub(crate) struct Waiter<T> {
     /// The operation this case belongs to.
-    pub(crate) parked: Arc<Parked>,
+    pub(crate) parked: ParkedRef,
     /// Its case index within the operation.
     pub(crate) case: usize,
     /// A sender's value (taken by the claimer), or the value a receiver got
@@ -172,9 +192,20 @@ impl<T> std::fmt::Debug for Waiter<T> {
 }
 
 impl<T> Waiter<T> {
-    /// A waiter for case `case` of `parked`, carrying `value` if it sends.
+    /// A waiter for case `case` of a select's `parked`, carrying `value` if
+    /// it sends.
     pub(crate) fn new(parked: Arc<Parked>, case: usize, value: Option<T>) -> Arc<Self> {
-        Arc::new(Waiter { parked, case, slot: UnsafeCell::new(value) })
+        Arc::new(Waiter { parked: ParkedRef::Shared(parked), case, slot: UnsafeCell::new(value) })
+    }
+
+    /// The waiter of a lone send or receive (case 0 of its own operation),
+    /// owned by the caller.
+    pub(crate) fn lone(value: Option<T>) -> Arc<Self> {
+        Arc::new(Waiter {
+            parked: ParkedRef::Own(Parked::new()),
+            case: 0,
+            slot: UnsafeCell::new(value),
+        })
     }
 
     /// Takes the value out of the slot.

@@ -56,12 +56,12 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
-    /// Whether some worker other than the caller (which is searching) is
-    /// running goroutines, out of `started` workers.
+    /// Whether some worker other than the caller is awake (running
+    /// goroutines, or searching), out of `started` workers: it may produce
+    /// work for the caller soon, such as a reply to a message the caller's
+    /// goroutine just sent.
     pub(crate) fn others_awake(&self, started: usize) -> bool {
-        let idle =
-            self.num_sleeping.load(Ordering::Relaxed) + self.num_searching.load(Ordering::Relaxed);
-        idle < started
+        self.num_sleeping.load(Ordering::Relaxed) + 1 < started
     }
 
     /// A worker with no local work starts searching other queues.

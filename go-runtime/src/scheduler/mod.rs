@@ -87,6 +87,9 @@ pub(crate) struct Counts {
     pub(crate) spawned: AtomicUsize,
     /// Goroutines that finished on this worker.
     pub(crate) finished: AtomicUsize,
+    /// The worker's schedule tick (one per goroutine run), for thieves
+    /// deciding whether its runnext has waited long enough.
+    pub(crate) schedtick: std::sync::atomic::AtomicU32,
 }
 
 impl Counts {

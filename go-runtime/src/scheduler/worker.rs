@@ -26,10 +26,10 @@ const GLOBAL_QUEUE_PERIOD: u32 = 61;
 /// that wake each other through runnext cannot starve the rest.
 const RUNNEXT_STREAK_MAX: u32 = 32;
 /// Steal attempts an idle worker makes before it parks, while another worker
-/// is running goroutines.
-const SPIN_ROUNDS: u32 = 64;
-/// `spin_loop` hints between two steal attempts (about a microsecond).
-const SPIN_PAUSES: u32 = 32;
+/// is awake (about 100 us in all).
+const SPIN_ROUNDS: u32 = 256;
+/// `spin_loop` hints between two steal attempts (a few hundred ns).
+const SPIN_PAUSES: u32 = 8;
 /// Timers are checked every this many ticks while there is other work.
 const TIMER_CHECK_PERIOD: u32 = 16;
 
@@ -89,7 +89,14 @@ pub(crate) struct Worker {
     /// Goroutine ids reserved for spawns on this worker: `(next, end)` (Go's
     /// `goidcache`).
     ids: Cell<(u64, u64)>,
+    /// A victim whose runnext this worker saw stealable: `(victim, the
+    /// victim's schedule tick then, when)`.
+    runnext_seen: Cell<Option<(usize, u32, Instant)>>,
 }
+
+/// How long a victim must stay on one goroutine before its runnext may be
+/// stolen (Go sleeps 3 us before stealing a running P's runnext).
+const RUNNEXT_STEAL_DELAY: std::time::Duration = std::time::Duration::from_micros(3);
 
 /// How many goroutine ids a worker reserves at once.
 const ID_BATCH: u64 = 64;
@@ -128,6 +135,7 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         stacks: RefCell::new(StackCache::default()),
         recycled: RefCell::new(Vec::new()),
         ids: Cell::new((0, 0)),
+        runnext_seen: Cell::new(None),
     }));
     WORKER.with(|w| w.set(worker));
     rt.register(shared);
@@ -244,6 +252,7 @@ impl Worker {
         loop {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
+            self.shared.counts.schedtick.store(tick, std::sync::atomic::Ordering::Relaxed);
             let active = self.is_active();
 
             // 1. Fairness: every 61st tick the global queue goes first.
@@ -365,11 +374,31 @@ impl Worker {
                 }
             }
         }
-        // Runnext last, as Go does: its owner is about to run it.
-        (0..n)
-            .map(|k| (start + k) % n)
-            .filter(|&i| i != self.shared.index)
-            .find_map(|i| self.rt.worker(i)?.runnext.steal())
+        // Runnext last, as Go does, and only once its owner has been busy
+        // with one goroutine for a few microseconds: a goroutine that just
+        // spawned into runnext is usually about to block and run it, and
+        // stealing it at once splits a producer/consumer pair over two
+        // threads for good (a started goroutine never moves), so every
+        // message between them would cost a cross-thread wake-up.
+        for i in (0..n).map(|k| (start + k) % n).filter(|&i| i != self.shared.index) {
+            let Some(victim) = self.rt.worker(i) else { continue };
+            if !victim.runnext.steal_hint() {
+                continue;
+            }
+            let tick = victim.counts.schedtick.load(std::sync::atomic::Ordering::Relaxed);
+            match self.runnext_seen.get() {
+                Some((v, t, since)) if v == i && t == tick => {
+                    if since.elapsed() >= RUNNEXT_STEAL_DELAY
+                        && let Some(g) = victim.runnext.steal()
+                    {
+                        self.runnext_seen.set(None);
+                        return Some(g);
+                    }
+                }
+                _ => self.runnext_seen.set(Some((i, tick, Instant::now()))),
+            }
+        }
+        None
     }
 
     fn next_random(&self) -> u64 {
@@ -431,13 +460,16 @@ impl Worker {
                     self.set_searching(false);
                     return Some(g);
                 }
-                // Spin only while another worker runs goroutines (it may
-                // spawn more): parking and being woken costs both threads
-                // microseconds, far more than a short spin.
-                if round + 1 == SPIN_ROUNDS
-                    || !self.shared.inbox.is_empty()
-                    || !self.rt.idle.others_awake(self.rt.num_started())
-                {
+                // Spin only while another worker is awake (it may spawn
+                // more, or wake one of ours): parking and being woken costs
+                // both threads microseconds (about 25 us a hop measured on
+                // this machine), far more than a short spin.
+                if !self.shared.inbox.is_empty() {
+                    // One of ours was woken: go and run it (still counted as
+                    // searching until it runs).
+                    return None;
+                }
+                if round + 1 == SPIN_ROUNDS || !self.rt.idle.others_awake(self.rt.num_started()) {
                     break;
                 }
                 for _ in 0..SPIN_PAUSES {
