@@ -25,13 +25,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
-# name, program argument, n, GOMAXPROCS values, metric reported, unit, lower is better
+# name, program argument, n, GOMAXPROCS values, metric reported, unit
+# (lower is better), and whether to also run ours in migration mode.
 WORKLOADS = [
-    ("spawn", "spawn", 1_000_000, [1, 2], "ns_per_op", "ns per goroutine (spawn+join, WaitGroup)"),
-    ("gosched", "gosched", 1000, [1, 2], "ns_per_op", "ns per yield (1000 goroutines x 1000 gosched)"),
-    ("sleep-100k", "sleep", 100_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (100,000 asleep)"),
-    ("sleep-1m", "sleep", 1_000_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (1,000,000 asleep)"),
-    ("sleep-cpu", "sleep", 100_000, [2], "cpu_ms", "ms CPU for 100,000 sleepers"),
+    ("spawn", "spawn", 1_000_000, [1, 2], "ns_per_op", "ns per goroutine (spawn+join, WaitGroup)", False),
+    ("gosched", "gosched", 1000, [1, 2], "ns_per_op", "ns per yield (1000 goroutines x 1000 gosched)", False),
+    ("sleep-100k", "sleep", 100_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (100,000 asleep)", False),
+    ("sleep-1m", "sleep", 1_000_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (1,000,000 asleep)", False),
+    ("sleep-cpu", "sleep", 100_000, [2], "cpu_ms", "ms CPU for 100,000 sleepers", False),
+    ("pingpong", "pingpong", 1_000_000, [1, 2], "ns_per_op", "ns per round trip (unbuffered ping-pong)", True),
+    ("mpmc", "mpmc", 10_000_000, [1, 2], "ns_per_op", "ns per message (cap 1024, 4 producers x 4 consumers)", True),
+    ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels", False),
 ]
 
 
@@ -54,14 +58,16 @@ def build():
     subprocess.run([go, "build", "-o", str(OUT / "gobench"), "."], cwd=HERE / "go", check=True)
     version = subprocess.run([go, "version"], capture_output=True, text=True).stdout.strip()
     return {
-        "ours": [str(HERE / "target/release/ours")],
-        "go": [str(OUT / "gobench")],
-        "tokio": [str(HERE / "target/release/tokio")],
+        "ours": ([str(HERE / "target/release/ours")], {}),
+        "ours-migrate": ([str(HERE / "target/release/ours")], {"GO_MIGRATE": "1"}),
+        "go": ([str(OUT / "gobench")], {}),
+        "tokio": ([str(HERE / "target/release/tokio")], {}),
     }, version
 
 
-def run_once(cmd, arg, n, procs):
-    env = dict(os.environ, GOMAXPROCS=str(procs))
+def run_once(prog, arg, n, procs):
+    cmd, extra = prog
+    env = dict(os.environ, GOMAXPROCS=str(procs), **extra)
     p = subprocess.run(cmd + [arg, str(n)], env=env, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} {arg} {n} failed: {p.stderr.strip()[-500:]}")
@@ -78,11 +84,11 @@ def main():
     ap.add_argument("only", nargs="*", help="workload names to run (default: all)")
     args = ap.parse_args()
     progs, go_version = build()
-    names = ["ours", "go", "tokio"]
     rows = []
-    for name, arg, n, procs_list, metric, unit in WORKLOADS:
+    for name, arg, n, procs_list, metric, unit, migrate in WORKLOADS:
         if args.only and name not in args.only:
             continue
+        names = ["ours", "ours-migrate", "go", "tokio"] if migrate else ["ours", "go", "tokio"]
         for procs in procs_list:
             samples = {k: [] for k in names}
             for _ in range(args.runs):
@@ -90,19 +96,20 @@ def main():
                     samples[k].append(run_once(progs[k], arg, n, procs)[metric])
             med = {k: statistics.median(v) for k, v in samples.items()}
             rows.append((name, procs, unit, med))
-            print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f}" for k in names), file=sys.stderr)
+            print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f}" for k in names), file=sys.stderr, flush=True)
 
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}; {go_version}; medians of {args.runs} alternating runs "
           f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead.\n")
-    print("| workload | GOMAXPROCS | metric | ours | Go | tokio | ours / Go | ours / tokio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| workload | GOMAXPROCS | metric | ours | ours, migration mode | Go | tokio | ours / Go | ours / tokio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, procs, unit, med in rows:
         def fmt(v):
             return f"{v:.2f}" if v < 100 else f"{v:.0f}"
         r_go = med["ours"] / med["go"] if med["go"] else float("nan")
         r_tk = med["ours"] / med["tokio"] if med["tokio"] else float("nan")
-        print(f"| {name} | {procs} | {unit} | {fmt(med['ours'])} | {fmt(med['go'])} | "
+        mig = fmt(med["ours-migrate"]) if "ours-migrate" in med else "-"
+        print(f"| {name} | {procs} | {unit} | {fmt(med['ours'])} | {mig} | {fmt(med['go'])} | "
               f"{fmt(med['tokio'])} | {r_go:.2f} | {r_tk:.2f} |")
 
 

@@ -95,6 +95,17 @@ pub struct Chan<T> {
 /// assert_eq!(ch.recv(), Some(7));
 /// assert_eq!(ch.recv(), None);
 /// ```
+///
+/// Receiving from a send-only channel, or turning it back, does not compile
+/// (Go: `invalid operation: cannot receive from send-only channel`):
+/// ```compile_fail
+/// let tx = go::chan::Chan::<u8>::new(1).sender();
+/// tx.recv();
+/// ```
+/// ```compile_fail
+/// let tx = go::chan::Chan::<u8>::new(1).sender();
+/// let ch: go::chan::Chan<u8> = tx.into();
+/// ```
 pub struct Sender<T> {
     /// The channel.
     chan: Chan<T>,
@@ -117,6 +128,17 @@ pub struct Sender<T> {
 /// }
 /// ch.close();
 /// assert_eq!(drain(ch.receiver()), 6);
+/// ```
+///
+/// Sending on or closing a receive-only channel does not compile (Go:
+/// `invalid operation: cannot send to receive-only channel`):
+/// ```compile_fail
+/// let rx = go::chan::Chan::<u8>::new(1).receiver();
+/// rx.send(1);
+/// ```
+/// ```compile_fail
+/// let rx = go::chan::Chan::<u8>::new(1).receiver();
+/// rx.close();
 /// ```
 pub struct Receiver<T> {
     /// The channel.

@@ -6,8 +6,8 @@
 //!    among the ready cases each is equally likely (GO_SEMANTICS 29). A send
 //!    case on a closed channel panics here, default or not (33).
 //! 2. A `default` runs if nothing was ready (30).
-//! 3. **Register**: one `Parked` for the whole select; for each case, under
-//!    its channel's lock: stop if the select was already claimed (by a
+//! 3. **Register**: one `Parked` for the whole select; for each case, in the
+//!    same random order, under its channel's lock: stop if the select was already claimed (by a
 //!    channel registered earlier); if the case is ready now, claim the select
 //!    for it and complete it on the spot (un-claiming if the counterpart
 //!    vanished meanwhile); else queue a waiter.
@@ -420,7 +420,7 @@ impl<'a, R> Select<'a, R> {
         for i in (1..n).rev() {
             order.swap(i, (fastrand() % (i as u64 + 1)) as usize);
         }
-        if let Some(i) = order.into_iter().find(|&i| self.cases[i].poll()) {
+        if let Some(i) = order.iter().copied().find(|&i| self.cases[i].poll()) {
             return self.cases.swap_remove(i).run();
         }
         // 2. Default.
@@ -434,10 +434,13 @@ impl<'a, R> Select<'a, R> {
             let (_, f) = self.timeout.take().expect("only a deadline ends a select on nothing");
             return f();
         }
-        // 3. Register.
+        // 3. Register, in the same random order: which of two cases on one
+        // channel is queued first, and so served first, is random too, as
+        // in Go (TestPseudoRandomSend).
         let parked = Arc::new(Parked::new());
         let mut selected = None;
-        for (i, case) in self.cases.iter_mut().enumerate() {
+        for i in order {
+            let case = &mut self.cases[i];
             if case.is_nil() {
                 continue;
             }
