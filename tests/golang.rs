@@ -153,42 +153,36 @@ fn test_nonblock_recv_race() {
     }
 }
 
-/// TestNonblockSelectRace: select acts on the channels' state at one moment.
-#[test]
-fn test_nonblock_select_race() {
+/// TestNonblockSelectRace and TestNonblockSelectRace2: select acts on the
+/// channels' state at one moment. `c1` is ready when the goroutine starts;
+/// `ready_c2` makes `c2` ready before `c1` may be drained, so the select must
+/// never take its default.
+fn nonblock_select_race(c2_cap: usize, ready_c2: fn(&Chan<i32>)) {
     let done = Chan::<bool>::new(1);
     for _ in 0..10_000 {
         let c1 = Chan::<i32>::new(1);
-        let c2 = Chan::<i32>::new(1);
+        let c2 = Chan::<i32>::new(c2_cap);
         c1.send(1);
         let (a, b, d) = (c1.clone(), c2.clone(), done.clone());
         go::spawn(move || {
             let ok = Select::new().recv(&a, |_| true).recv(&b, |_| true).default(|| false).wait();
             d.send(ok);
         });
-        c2.send(1);
+        ready_c2(&c2);
         Select::new().recv(&c1, |_| ()).default(|| ()).wait();
         assert_eq!(done.recv(), Some(true), "no chan is ready");
     }
 }
 
-/// TestNonblockSelectRace2: as above, with close(c2) for c2 <- 1.
+#[test]
+fn test_nonblock_select_race() {
+    nonblock_select_race(1, |c2| c2.send(1));
+}
+
+/// As above, with close(c2) for c2 <- 1.
 #[test]
 fn test_nonblock_select_race2() {
-    let done = Chan::<bool>::new(1);
-    for _ in 0..10_000 {
-        let c1 = Chan::<i32>::new(1);
-        let c2 = Chan::<i32>::new(0);
-        c1.send(1);
-        let (a, b, d) = (c1.clone(), c2.clone(), done.clone());
-        go::spawn(move || {
-            let ok = Select::new().recv(&a, |_| true).recv(&b, |_| true).default(|| false).wait();
-            d.send(ok);
-        });
-        c2.close();
-        Select::new().recv(&c1, |_| ()).default(|| ()).wait();
-        assert_eq!(done.recv(), Some(true), "no chan is ready");
-    }
+    nonblock_select_race(0, |c2| c2.close());
 }
 
 /// TestSelfSelect: send and receive on one channel in one select neither

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
-use self::raw::{RawChan, TryRecv, TrySend};
+use self::raw::RawChan;
 pub use self::select::{Select, select_forever};
 use self::waiter::{Outcome, Waiter};
 use crate::park;
@@ -435,22 +435,7 @@ impl<T: Send> Chan<T> {
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), T> {
         let Some(raw) = &self.raw else { return Err(v) };
-        let mut st = raw.lock();
-        match st.try_send(raw.cap(), v, None) {
-            TrySend::Sent(wake) => {
-                drop(st);
-                if let Some(u) = wake {
-                    u.unpark();
-                }
-                Ok(())
-            }
-            TrySend::Full(v) => Err(v),
-            TrySend::Closed(v) => {
-                drop(st);
-                drop(v);
-                panic!("send on closed channel")
-            }
-        }
+        raw.send_or_keep(raw.lock(), v).map_err(|(_, v)| v)
     }
 
     /// Receives without blocking.
@@ -472,16 +457,9 @@ impl<T: Send> Chan<T> {
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let Some(raw) = &self.raw else { return Err(TryRecvError::Empty) };
-        let mut st = raw.lock();
-        match st.try_recv(raw.cap(), None) {
-            TryRecv::Ready(v, wake) => {
-                drop(st);
-                if let Some(u) = wake {
-                    u.unpark();
-                }
-                v.ok_or(TryRecvError::Closed)
-            }
-            TryRecv::Empty => Err(TryRecvError::Empty),
+        match raw.recv_or_keep(raw.lock()) {
+            Ok(v) => v.ok_or(TryRecvError::Closed),
+            Err(_) => Err(TryRecvError::Empty),
         }
     }
 
@@ -569,21 +547,9 @@ fn send<T: Send>(
         block_on_nil(deadline);
         return Err(SendTimeoutError::Timeout(v));
     };
-    let mut st = raw.lock();
-    let v = match st.try_send(raw.cap(), v, None) {
-        TrySend::Sent(wake) => {
-            drop(st);
-            if let Some(u) = wake {
-                u.unpark();
-            }
-            return Ok(());
-        }
-        TrySend::Closed(v) => {
-            drop(st);
-            drop(v);
-            panic!("send on closed channel");
-        }
-        TrySend::Full(v) => v,
+    let (mut st, v) = match raw.send_or_keep(raw.lock(), v) {
+        Ok(()) => return Ok(()),
+        Err(kept) => kept,
     };
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(SendTimeoutError::Timeout(v));
@@ -613,17 +579,10 @@ fn recv<T: Send>(
         block_on_nil(deadline);
         return Err(RecvTimeoutError::Timeout);
     };
-    let mut st = raw.lock();
-    match st.try_recv(raw.cap(), None) {
-        TryRecv::Ready(v, wake) => {
-            drop(st);
-            if let Some(u) = wake {
-                u.unpark();
-            }
-            return v.ok_or(RecvTimeoutError::Closed);
-        }
-        TryRecv::Empty => {}
-    }
+    let mut st = match raw.recv_or_keep(raw.lock()) {
+        Ok(v) => return v.ok_or(RecvTimeoutError::Closed),
+        Err(st) => st,
+    };
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(RecvTimeoutError::Timeout);
     }

@@ -92,6 +92,53 @@ impl<T> RawChan<T> {
         self.cap
     }
 
+    /// Tries to send under the lock `st` (taken on this channel). On success
+    /// releases the lock and wakes the receiver it served; if the buffer is
+    /// full and nobody waits, gives back the lock, still held, and the value.
+    ///
+    /// # Panics
+    /// `send on closed channel`, after releasing the lock.
+    pub(crate) fn send_or_keep<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State<T>>,
+        v: T,
+    ) -> Result<(), (MutexGuard<'a, State<T>>, T)> {
+        match st.try_send(self.cap, v, None) {
+            TrySend::Sent(wake) => {
+                drop(st);
+                if let Some(u) = wake {
+                    u.unpark();
+                }
+                Ok(())
+            }
+            TrySend::Full(v) => Err((st, v)),
+            TrySend::Closed(v) => {
+                drop(st);
+                drop(v);
+                panic!("send on closed channel");
+            }
+        }
+    }
+
+    /// Tries to receive under the lock `st`. On success (a value, or `None`
+    /// for closed and drained) releases the lock and wakes the sender it
+    /// served; if nothing is ready gives back the lock, still held.
+    pub(crate) fn recv_or_keep<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State<T>>,
+    ) -> Result<Option<T>, MutexGuard<'a, State<T>>> {
+        match st.try_recv(self.cap, None) {
+            TryRecv::Ready(v, wake) => {
+                drop(st);
+                if let Some(u) = wake {
+                    u.unpark();
+                }
+                Ok(v)
+            }
+            TryRecv::Empty => Err(st),
+        }
+    }
+
     /// Locks the channel.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock()

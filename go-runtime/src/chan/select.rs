@@ -91,17 +91,12 @@ impl<R, T: Send, F: FnOnce(Option<T>) -> R> Case<R> for RecvCase<'_, T, F> {
 
     fn poll(&mut self) -> bool {
         let Some(raw) = &self.chan.raw else { return false };
-        let mut st = raw.lock();
-        match st.try_recv(raw.cap(), None) {
-            TryRecv::Ready(v, wake) => {
-                drop(st);
-                if let Some(u) = wake {
-                    u.unpark();
-                }
+        match raw.recv_or_keep(raw.lock()) {
+            Ok(v) => {
                 self.got = Some(v);
                 true
             }
-            TryRecv::Empty => false,
+            Err(_) => false,
         }
     }
 
@@ -162,23 +157,11 @@ impl<R, T: Send, F: FnOnce() -> R> Case<R> for SendCase<'_, T, F> {
     fn poll(&mut self) -> bool {
         let Some(raw) = &self.chan.raw else { return false };
         let v = self.value.take().expect("a send case has its value until sent");
-        let mut st = raw.lock();
-        match st.try_send(raw.cap(), v, None) {
-            TrySend::Sent(wake) => {
-                drop(st);
-                if let Some(u) = wake {
-                    u.unpark();
-                }
-                true
-            }
-            TrySend::Full(v) => {
+        match raw.send_or_keep(raw.lock(), v) {
+            Ok(()) => true,
+            Err((_, v)) => {
                 self.value = Some(v);
                 false
-            }
-            TrySend::Closed(v) => {
-                drop(st);
-                drop(v);
-                panic!("send on closed channel");
             }
         }
     }
