@@ -1,0 +1,342 @@
+//! `Mutex<T>`: Go's `sync.Mutex` with the data it protects.
+//!
+//! # State (`state`, one word)
+//! - `LOCKED`: held.
+//! - `WAITERS`: the queue may be non-empty (set under the queue lock before a
+//!   waiter is queued; cleared under it when the queue empties).
+//! - `STARVING`: Go's starvation mode: unlock hands the lock to the oldest
+//!   waiter instead of releasing it, and newcomers queue without trying.
+//!
+//! # Protocol
+//! 1. `lock`: CAS `0 -> LOCKED`. Else spin a little while the lock is held
+//!    in normal mode, then under the queue lock set `WAITERS`, re-check (the
+//!    holder may have released meanwhile: retry), queue (at the back; at the
+//!    front if it was woken and lost the race, as Go does), and park. A
+//!    waiter that has waited more than 1 ms switches the mutex to starvation
+//!    mode (GO_SEMANTICS 43).
+//! 2. `unlock`: CAS `LOCKED -> 0`. Else (waiters or starving), under the
+//!    queue lock: in starvation mode pop the oldest waiter and hand it the
+//!    lock (`LOCKED` stays set), leaving starvation mode when the queue
+//!    empties; in normal mode clear `LOCKED` and wake the oldest waiter to
+//!    compete.
+//!
+//! The lost wake-up it prevents: a locker queues itself just as the holder
+//! releases. The locker sets `WAITERS` (one atomic RMW that also reads
+//! `LOCKED`) before queueing; the holder's fast CAS only succeeds from
+//! exactly `LOCKED`, so it either released before that RMW (the locker sees
+//! `LOCKED` clear and retries) or it sees `WAITERS` and takes the slow path,
+//! whose queue lock orders it after the locker's enqueue.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::waiter::{GRANTED, Waiter};
+
+const LOCKED: u32 = 1;
+const WAITERS: u32 = 2;
+const STARVING: u32 = 4;
+
+/// A waiter blocked longer than this switches the mutex to starvation mode.
+const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
+/// Spin attempts before queueing, while the lock is held in normal mode.
+const SPINS: u32 = 4;
+
+/// The lock without the data: Go's `sync.Mutex`.
+pub(crate) struct RawMutex {
+    /// `LOCKED | WAITERS | STARVING`.
+    state: AtomicU32,
+    /// Parked lockers, oldest first.
+    queue: parking_lot::Mutex<VecDeque<Arc<Waiter>>>,
+}
+
+impl RawMutex {
+    pub(crate) const fn new() -> Self {
+        RawMutex { state: AtomicU32::new(0), queue: parking_lot::Mutex::new(VecDeque::new()) }
+    }
+
+    pub(crate) fn try_lock(&self) -> bool {
+        let s = self.state.load(Ordering::Relaxed);
+        s & (LOCKED | STARVING) == 0
+            && self
+                .state
+                .compare_exchange(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    pub(crate) fn lock(&self) {
+        if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            self.lock_slow();
+        }
+    }
+
+    #[cold]
+    fn lock_slow(&self) {
+        let start = Instant::now();
+        let mut woken = false;
+        let mut spins = 0;
+        loop {
+            let s = self.state.load(Ordering::Relaxed);
+            if s & (LOCKED | STARVING) == 0 {
+                if self
+                    .state
+                    .compare_exchange_weak(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return;
+                }
+                continue;
+            }
+            if s & STARVING == 0 && spins < SPINS {
+                spins += 1;
+                for _ in 0..30 {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+            let w = Waiter::new();
+            {
+                let mut q = self.queue.lock();
+                let s = self.state.fetch_or(WAITERS, Ordering::AcqRel);
+                if s & (LOCKED | STARVING) == 0 {
+                    // Released meanwhile: compete again.
+                    if q.is_empty() {
+                        self.state.fetch_and(!WAITERS, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                if woken {
+                    q.push_front(w.clone());
+                } else {
+                    q.push_back(w.clone());
+                }
+                if start.elapsed() > STARVATION_THRESHOLD {
+                    self.state.fetch_or(STARVING, Ordering::Relaxed);
+                }
+            }
+            if w.wait() == GRANTED {
+                return;
+            }
+            woken = true;
+            spins = 0;
+        }
+    }
+
+    /// # Safety
+    /// The mutex is locked (by anyone: Go's mutex has no owner).
+    pub(crate) unsafe fn unlock(&self) {
+        if self.state.compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed).is_err() {
+            self.unlock_slow();
+        }
+    }
+
+    #[cold]
+    fn unlock_slow(&self) {
+        let mut q = self.queue.lock();
+        let s = self.state.load(Ordering::Relaxed);
+        debug_assert!(s & LOCKED != 0, "unlock of unlocked mutex");
+        if s & STARVING != 0 {
+            let w = q.pop_front().expect("starvation mode has waiters");
+            if q.is_empty() {
+                self.state.fetch_and(!(STARVING | WAITERS), Ordering::Release);
+            }
+            drop(q);
+            // `LOCKED` stays set: ownership passes to `w` (the Release in
+            // `wake` publishes the critical section to it).
+            w.wake(GRANTED);
+        } else {
+            let w = q.pop_front();
+            let clear = if q.is_empty() { LOCKED | WAITERS } else { LOCKED };
+            self.state.fetch_and(!clear, Ordering::Release);
+            drop(q);
+            if let Some(w) = w {
+                w.wake(super::waiter::RETRY);
+            }
+        }
+    }
+}
+
+/// A mutual exclusion lock around a value (Go's `sync.Mutex`, with the data
+/// it guards inside, as Rust does it).
+///
+/// Blocking parks the goroutine, never its thread. Not reentrant: locking it
+/// again while holding it blocks forever (GO_SEMANTICS 41). Go's fairness:
+/// a waiter blocked more than 1 ms switches the mutex to FIFO hand-off until
+/// the queue drains (43). `new` is `const`, so Go's package-level `var mu
+/// sync.Mutex` ports to a `static`.
+///
+/// # Example
+/// ```
+/// use go::sync::{Mutex, WaitGroup};
+///
+/// static COUNTER: Mutex<i32> = Mutex::new(0);
+///
+/// let wg = WaitGroup::new();
+/// for _ in 0..1000 {
+///     wg.go(|| *COUNTER.lock() += 1);
+/// }
+/// wg.wait();
+/// assert_eq!(*COUNTER.lock(), 1000);
+/// ```
+pub struct Mutex<T: ?Sized> {
+    /// The lock.
+    raw: RawMutex,
+    /// The guarded value.
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the mutex hands out access to `T` to one holder at a time, so it
+// may be shared between threads when `T` may be sent between them.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: moving the mutex moves the `T`.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex holding `value`.
+    ///
+    /// # Example
+    /// ```
+    /// let m = go::sync::Mutex::new(vec![1]);
+    /// m.lock().push(2);
+    /// assert_eq!(m.into_inner(), [1, 2]);
+    /// ```
+    pub const fn new(value: T) -> Self {
+        Mutex { raw: RawMutex::new(), data: UnsafeCell::new(value) }
+    }
+
+    /// Consumes the mutex, returning the value.
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(go::sync::Mutex::new(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Locks the mutex, blocking until it is free (Go's `mu.Lock()`); the
+    /// guard unlocks it when dropped (Go's `defer mu.Unlock()`).
+    ///
+    /// # Example
+    /// ```
+    /// let m = go::sync::Mutex::new(0);
+    /// *m.lock() += 1;
+    /// assert_eq!(*m.lock(), 1);
+    /// ```
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.raw.lock();
+        MutexGuard { mutex: self }
+    }
+
+    /// Locks the mutex if it is free, without blocking (Go's `TryLock`;
+    /// false in starvation mode, as in Go).
+    ///
+    /// # Example
+    /// ```
+    /// let m = go::sync::Mutex::new(0);
+    /// let g = m.lock();
+    /// assert!(m.try_lock().is_none()); // not reentrant
+    /// drop(g);
+    /// assert!(m.try_lock().is_some());
+    /// ```
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.raw.try_lock().then(|| MutexGuard { mutex: self })
+    }
+
+    /// Mutable access without locking: the `&mut` proves nobody else holds it.
+    ///
+    /// # Example
+    /// ```
+    /// let mut m = go::sync::Mutex::new(1);
+    /// *m.get_mut() = 2;
+    /// assert_eq!(*m.lock(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Some(g) => d.field("data", &&*g),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Access to a [`Mutex`]'s value; unlocks when dropped.
+///
+/// Go's mutex has no owner, so the guard may be sent to another goroutine and
+/// dropped there (GO_SEMANTICS 42).
+///
+/// # Example
+/// ```
+/// let m = go::sync::Mutex::new(String::new());
+/// let mut g = m.lock();
+/// g.push_str("held");
+/// drop(g); // Go's mu.Unlock()
+/// assert_eq!(*m.lock(), "held");
+/// ```
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    /// The locked mutex.
+    mutex: &'a Mutex<T>,
+}
+
+// SAFETY: the guard gives `&T` to whoever holds a `&MutexGuard`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+// SAFETY: the guard gives `&mut T` to whoever holds it, so moving it to
+// another thread moves access to `T`; unlocking from another thread is
+// fine (the lock has no owner).
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard means the mutex is locked for us.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard means the mutex is locked for us, and `&mut self`
+        // means no other reference through this guard is alive.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the guard exists, so the mutex is locked.
+        unsafe { self.mutex.raw.unlock() };
+    }
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The mutex this guard locks (for `Cond`).
+    pub(crate) fn mutex(&self) -> &'a Mutex<T> {
+        self.mutex
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

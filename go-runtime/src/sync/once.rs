@@ -1,0 +1,226 @@
+//! `Once` and `OnceValue`: run a function once (Go's `sync.Once`,
+//! `sync.OnceValue`).
+//!
+//! `done` is set (Release) after the function returns or panics, under the
+//! mutex; the fast path reads it (Acquire) and skips the mutex. Callers that
+//! arrive while the function runs block on the mutex until it is done, as
+//! in Go; a recursive call deadlocks, as in Go (GO_SEMANTICS 46).
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::mutex::RawMutex;
+
+/// Runs a function exactly once (Go's `sync.Once`).
+///
+/// A panicking function still counts as done: later calls return at once
+/// (GO_SEMANTICS 46).
+///
+/// # Example
+/// ```
+/// use go::sync::{Once, WaitGroup};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// static INIT: Once = Once::new();
+/// static RUNS: AtomicU32 = AtomicU32::new(0);
+///
+/// let wg = WaitGroup::new();
+/// for _ in 0..100 {
+///     wg.go(|| INIT.call(|| { RUNS.fetch_add(1, Ordering::SeqCst); }));
+/// }
+/// wg.wait();
+/// assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+/// ```
+pub struct Once {
+    /// The function has returned or panicked.
+    done: AtomicBool,
+    /// Serialises the first calls.
+    m: RawMutex,
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once").field("done", &self.done.load(Ordering::Relaxed)).finish()
+    }
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Once::new()
+    }
+}
+
+impl Once {
+    /// A `Once` that has not run.
+    ///
+    /// # Example
+    /// ```
+    /// let once = go::sync::Once::new();
+    /// assert!(!once.is_done());
+    /// ```
+    pub const fn new() -> Self {
+        Once { done: AtomicBool::new(false), m: RawMutex::new() }
+    }
+
+    /// Calls `f` if no call has run yet (Go's `once.Do(f)`); otherwise
+    /// returns at once, after the first call finished. A panic in `f`
+    /// propagates to this caller and still marks the `Once` done.
+    ///
+    /// # Example
+    /// ```
+    /// let once = go::sync::Once::new();
+    /// let mut n = 0;
+    /// once.call(|| n += 1);
+    /// once.call(|| n += 1);
+    /// assert_eq!(n, 1);
+    /// ```
+    pub fn call(&self, f: impl FnOnce()) {
+        // Acquire pairs with the Release below: the effects of `f` are
+        // visible to every caller that sees `done`.
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
+        self.call_slow(f);
+    }
+
+    #[cold]
+    fn call_slow(&self, f: impl FnOnce()) {
+        self.m.lock();
+        let r = if self.done.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            catch_unwind(AssertUnwindSafe(f))
+        };
+        self.done.store(true, Ordering::Release);
+        // SAFETY: we locked it above.
+        unsafe { self.m.unlock() };
+        if let Err(p) = r {
+            resume_unwind(p);
+        }
+    }
+
+    /// Whether the function has run (returned or panicked).
+    ///
+    /// # Example
+    /// ```
+    /// let once = go::sync::Once::new();
+    /// once.call(|| ());
+    /// assert!(once.is_done());
+    /// ```
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}
+
+/// The outcome of the function, kept for every later call.
+enum Outcome<T> {
+    /// It returned this.
+    Value(T),
+    /// It panicked with this message.
+    Panicked(PanicCopy),
+}
+
+/// A panic payload that can be raised again: strings keep their text; any
+/// other payload is raised again as the text `Box<dyn Any>`.
+#[derive(Clone)]
+struct PanicCopy(String);
+
+impl PanicCopy {
+    fn of(p: &(dyn Any + Send)) -> Self {
+        PanicCopy(crate::panic::payload_message(p))
+    }
+}
+
+/// A value computed once, on first use, by a function that runs at most
+/// once (Go's `sync.OnceValue`).
+///
+/// If the function panics, that call and every later call panic with the
+/// same message (GO_SEMANTICS 47).
+///
+/// # Example
+/// ```
+/// use go::sync::OnceValue;
+///
+/// static PRIMES: OnceValue<Vec<u32>> = OnceValue::new(|| {
+///     (2..50).filter(|n| (2..*n).all(|d| n % d != 0)).collect()
+/// });
+/// assert_eq!(PRIMES.get()[..5], [2, 3, 5, 7, 11]);
+/// assert_eq!(PRIMES.get().len(), 15); // computed once, cached
+/// ```
+pub struct OnceValue<T, F = fn() -> T> {
+    /// Runs the function once.
+    once: Once,
+    /// The function, until it runs.
+    f: UnsafeCell<Option<F>>,
+    /// Its outcome, once it ran.
+    outcome: UnsafeCell<Option<Outcome<T>>>,
+}
+
+// SAFETY: `f` and `outcome` are written only inside `once.call` (one caller,
+// under the mutex) and read only after `once` is done (Acquire); `get`
+// hands out `&T` to many threads (needs `Sync`) and the value may be created
+// on one thread and dropped on another (needs `Send`); `F` runs on one
+// thread and may be created on another (needs `Send`).
+unsafe impl<T: Send + Sync, F: Send> Sync for OnceValue<T, F> {}
+
+// A panicking function leaves a consistent state (done, with the panic kept
+// for later calls), so observing a `Once` or `OnceValue` after a caught
+// panic is fine.
+impl std::panic::UnwindSafe for Once {}
+impl std::panic::RefUnwindSafe for Once {}
+impl<T: std::panic::UnwindSafe, F> std::panic::UnwindSafe for OnceValue<T, F> {}
+impl<T: std::panic::RefUnwindSafe, F> std::panic::RefUnwindSafe for OnceValue<T, F> {}
+
+impl<T, F> fmt::Debug for OnceValue<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceValue").field("done", &self.once.is_done()).finish_non_exhaustive()
+    }
+}
+
+impl<T, F: FnOnce() -> T> OnceValue<T, F> {
+    /// A value that `f` will compute on first use.
+    ///
+    /// # Example
+    /// ```
+    /// let v = go::sync::OnceValue::new(|| 6 * 7);
+    /// assert_eq!(*v.get(), 42);
+    /// ```
+    pub const fn new(f: F) -> Self {
+        OnceValue { once: Once::new(), f: UnsafeCell::new(Some(f)), outcome: UnsafeCell::new(None) }
+    }
+
+    /// The value, computing it on the first call.
+    ///
+    /// # Panics
+    /// If the function panicked, on this and every later call, with the
+    /// same message.
+    ///
+    /// # Example
+    /// ```
+    /// let v = go::sync::OnceValue::new(|| -> u8 { panic!("no config") });
+    /// for _ in 0..2 {
+    ///     let err = std::panic::catch_unwind(|| *v.get()).unwrap_err();
+    ///     assert_eq!(err.downcast_ref::<String>().unwrap(), "no config");
+    /// }
+    /// ```
+    pub fn get(&self) -> &T {
+        self.once.call(|| {
+            // SAFETY: inside `once.call`, the only writer (see `Sync`).
+            let f = unsafe { (*self.f.get()).take() }.expect("the function runs once");
+            let outcome = match catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => Outcome::Value(v),
+                Err(p) => Outcome::Panicked(PanicCopy::of(p.as_ref())),
+            };
+            // SAFETY: as above.
+            unsafe { *self.outcome.get() = Some(outcome) };
+        });
+        // SAFETY: `once` is done, so `outcome` is written and never again.
+        match unsafe { (*self.outcome.get()).as_ref() }.expect("set by the call") {
+            Outcome::Value(v) => v,
+            Outcome::Panicked(p) => resume_unwind(Box::new(p.0.clone())),
+        }
+    }
+}
