@@ -36,6 +36,8 @@ WORKLOADS = [
     ("pingpong", "pingpong", 1_000_000, [1, 2], "ns_per_op", "ns per round trip (unbuffered ping-pong)", True),
     ("mpmc", "mpmc", 10_000_000, [1, 2], "ns_per_op", "ns per message (cap 1024, 4 producers x 4 consumers)", True),
     ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels", False),
+    ("mutex", "mutex", 1000, [1, 2], "ns_per_op", "ns per lock (1000 goroutines x 1000 increments)", False),
+    ("rwmutex", "rwmutex", 1_000_000, [2], "ns_per_op", "ns per lock (8 readers x 1M, 1 writer x 100k)", False),
 ]
 
 

@@ -223,3 +223,48 @@ fn rwmutex_readers_run_together_and_writers_alone() {
     assert_eq!(*rw.read(), 500);
     assert!(max_readers.load(Ordering::SeqCst) > 1, "readers never shared the lock");
 }
+
+#[test]
+fn rwmutex_stress_many_writers_readers_and_threads_lose_no_wake_up() {
+    let _w = watchdog(Duration::from_secs(120), "rwmutex stress");
+    let rw = Arc::new(RwMutex::new((0u64, 0u64)));
+    let wg = WaitGroup::new();
+    for i in 0..12 {
+        let rw = rw.clone();
+        wg.go(move || {
+            for j in 0..5_000u64 {
+                if i < 4 {
+                    let mut g = rw.write();
+                    g.0 += 1;
+                    if j.is_multiple_of(64) {
+                        go::runtime::gosched();
+                    }
+                    g.1 += 1;
+                } else {
+                    let g = rw.read();
+                    assert_eq!(g.0, g.1, "a reader saw a half-done write");
+                }
+            }
+        });
+    }
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let rw = rw.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5_000 {
+                    if t == 0 {
+                        let mut g = rw.write();
+                        g.0 += 1;
+                        g.1 += 1;
+                    } else {
+                        let g = rw.read();
+                        assert_eq!(g.0, g.1);
+                    }
+                }
+            })
+        })
+        .collect();
+    wg.wait();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(*rw.read(), (25_000, 25_000));
+}

@@ -135,6 +135,47 @@ func main() {
 			}
 			cs[i] <- 0
 		}
+	case "mutex":
+		var mu sync.Mutex
+		var counter int64
+		for g := 0; g < 1000; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := int64(0); j < n; j++ {
+					mu.Lock()
+					counter++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		ops = 1000 * n
+	case "rwmutex":
+		var mu sync.RWMutex
+		var data int64
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := int64(0); j < n; j++ {
+					mu.RLock()
+					_ = data
+					mu.RUnlock()
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := int64(0); j < n/10; j++ {
+				mu.Lock()
+				data++
+				mu.Unlock()
+			}
+		}()
+		wg.Wait()
+		ops = 8*n + n/10
 	default:
 		panic("unknown workload " + name)
 	}

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use go::chan::{Chan, Select};
-use go::sync::WaitGroup;
+use go::sync::{Mutex, RwMutex, WaitGroup};
 use go_bench::{Report, args, sleep_window};
 
 fn main() {
@@ -110,6 +110,30 @@ fn main() {
                 chans[i].send(0);
             }
             r.finish(n);
+        }
+        // 1000 goroutines x n increments under one Mutex.
+        "mutex" => {
+            static COUNTER: Mutex<u64> = Mutex::new(0);
+            let r = Report::start();
+            let wg = WaitGroup::new();
+            for _ in 0..1000 {
+                wg.go(move || (0..n).for_each(|_| *COUNTER.lock() += 1));
+            }
+            wg.wait();
+            r.finish(1000 * n);
+            assert_eq!(*COUNTER.lock(), 1000 * n);
+        }
+        // 8 readers x n read locks, 1 writer x n/10 write locks.
+        "rwmutex" => {
+            static DATA: RwMutex<u64> = RwMutex::new(0);
+            let r = Report::start();
+            let wg = WaitGroup::new();
+            for _ in 0..8 {
+                wg.go(move || (0..n).for_each(|_| drop(std::hint::black_box(*DATA.read()))));
+            }
+            wg.go(move || (0..n / 10).for_each(|_| *DATA.write() += 1));
+            wg.wait();
+            r.finish(8 * n + n / 10);
         }
         other => panic!("unknown workload {other}"),
     });

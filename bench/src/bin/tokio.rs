@@ -147,6 +147,46 @@ async fn workload(name: String, n: u64) {
             }
             r.finish(n);
         }
+        "mutex" => {
+            let counter = Arc::new(tokio::sync::Mutex::new(0u64));
+            let r = Report::start();
+            let mut hs = Vec::new();
+            for _ in 0..1000 {
+                let c = counter.clone();
+                hs.push(tokio::spawn(async move {
+                    for _ in 0..n {
+                        *c.lock().await += 1;
+                    }
+                }));
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+            r.finish(1000 * n);
+        }
+        "rwmutex" => {
+            let data = Arc::new(tokio::sync::RwLock::new(0u64));
+            let r = Report::start();
+            let mut hs = Vec::new();
+            for _ in 0..8 {
+                let d = data.clone();
+                hs.push(tokio::spawn(async move {
+                    for _ in 0..n {
+                        std::hint::black_box(*d.read().await);
+                    }
+                }));
+            }
+            let d = data.clone();
+            hs.push(tokio::spawn(async move {
+                for _ in 0..n / 10 {
+                    *d.write().await += 1;
+                }
+            }));
+            for h in hs {
+                h.await.unwrap();
+            }
+            r.finish(8 * n + n / 10);
+        }
         other => panic!("unknown workload {other}"),
     }
 }

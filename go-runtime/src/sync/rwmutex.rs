@@ -1,39 +1,84 @@
-//! `RwMutex<T>`: Go's `sync.RWMutex` with the data it protects.
+//! `RwMutex<T>`: Go's `sync.RWMutex` with the data it protects, using Go's
+//! algorithm (`src/sync/rwmutex.go`).
 //!
-//! # State (under `state`'s lock)
-//! `readers` holding it, `writer` holding it, and FIFO queues of waiting
-//! readers and writers.
+//! # State
+//! - `w`: a [`RawMutex`] held by the writer that holds or waits for the lock,
+//!   so writers queue among themselves.
+//! - `reader_count`: readers holding the lock; a writer subtracts
+//!   `MAX_READERS` to announce itself, so while it is negative new readers
+//!   queue on `reader_sem` (writer preference, GO_SEMANTICS 45).
+//! - `reader_wait`: readers that were inside when the writer announced
+//!   itself and have not left yet; the last one releases `writer_sem`.
+//! - `reader_sem`, `writer_sem`: counting semaphores that park goroutines.
 //!
-//! # Protocol (Go's writer preference, GO_SEMANTICS 45)
-//! - `read`: granted at once unless a writer holds it *or waits*; else queue.
-//! - `write`: granted at once if nobody holds it and no writer waits; else
-//!   queue.
-//! - Last reader out: hand the lock to the oldest waiting writer.
-//! - Writer out: admit every waiting reader (they queued while it held the
-//!   lock, so they go before the next writer, as in Go); if none, hand the
-//!   lock to the next writer.
+//! # Protocol
+//! - `read`: `reader_count += 1`; if the result is negative a writer is
+//!   pending: wait on `reader_sem`.
+//! - `read` unlock: `reader_count -= 1`; if negative, a writer waits: count
+//!   down `reader_wait`, and the last reader releases `writer_sem`.
+//! - `write`: lock `w`; `reader_count -= MAX_READERS` gives the readers
+//!   inside, `r`; if `r != 0`, add it to `reader_wait` and, unless they all
+//!   left meanwhile, wait on `writer_sem`.
+//! - `write` unlock: `reader_count += MAX_READERS` gives the readers that
+//!   queued meanwhile; release `reader_sem` that many times (they go before
+//!   the next writer, as in Go); unlock `w`.
 //!
-//! Hand-offs set the new holders' counts under the lock before waking them,
-//! so a woken waiter owns the lock already and never re-competes.
+//! The semaphores count, so a release that comes before the matching wait
+//! is not lost: that is what makes the reader/writer hand-offs race-free
+//! without a lock on the fast paths.
 
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::mutex::RawMutex;
 use super::waiter::{GRANTED, Waiter};
 
-/// Who holds or waits for an `RwMutex`.
-struct State {
-    /// Readers holding the lock.
-    readers: usize,
-    /// A writer holds the lock.
-    writer: bool,
-    /// Waiting readers, oldest first.
-    readers_waiting: VecDeque<Arc<Waiter>>,
-    /// Waiting writers, oldest first.
-    writers_waiting: VecDeque<Arc<Waiter>>,
+/// More readers than can ever hold the lock at once (Go's `rwmutexMaxReaders`).
+const MAX_READERS: i64 = 1 << 30;
+
+/// A counting semaphore that parks (Go's `runtime_Semacquire`).
+struct Sema {
+    /// Tokens and FIFO waiters.
+    st: parking_lot::Mutex<(usize, VecDeque<Arc<Waiter>>)>,
+}
+
+impl Sema {
+    const fn new() -> Self {
+        Sema { st: parking_lot::Mutex::new((0, VecDeque::new())) }
+    }
+
+    fn acquire(&self) {
+        let w = {
+            let mut st = self.st.lock();
+            if st.0 > 0 {
+                st.0 -= 1;
+                return;
+            }
+            let w = Waiter::new();
+            st.1.push_back(w.clone());
+            w
+        };
+        let verdict = w.wait();
+        debug_assert_eq!(verdict, GRANTED);
+    }
+
+    fn release(&self) {
+        let w = {
+            let mut st = self.st.lock();
+            match st.1.pop_front() {
+                Some(w) => w,
+                None => {
+                    st.0 += 1;
+                    return;
+                }
+            }
+        };
+        w.wake(GRANTED);
+    }
 }
 
 /// A reader/writer lock around a value (Go's `sync.RWMutex`): many readers
@@ -54,8 +99,16 @@ struct State {
 /// assert!(readers.into_iter().all(|h| h.join().unwrap()));
 /// ```
 pub struct RwMutex<T: ?Sized> {
-    /// Holders and waiters.
-    state: parking_lot::Mutex<State>,
+    /// Held by the pending or holding writer.
+    w: RawMutex,
+    /// Readers inside, minus `MAX_READERS` while a writer is pending.
+    reader_count: AtomicI64,
+    /// Readers a pending writer still waits for.
+    reader_wait: AtomicI64,
+    /// Where readers wait for a writer to leave.
+    reader_sem: Sema,
+    /// Where a writer waits for readers to leave.
+    writer_sem: Sema,
     /// The guarded value.
     data: UnsafeCell<T>,
 }
@@ -76,12 +129,11 @@ impl<T> RwMutex<T> {
     /// ```
     pub const fn new(value: T) -> Self {
         RwMutex {
-            state: parking_lot::Mutex::new(State {
-                readers: 0,
-                writer: false,
-                readers_waiting: VecDeque::new(),
-                writers_waiting: VecDeque::new(),
-            }),
+            w: RawMutex::new(),
+            reader_count: AtomicI64::new(0),
+            reader_wait: AtomicI64::new(0),
+            reader_sem: Sema::new(),
+            writer_sem: Sema::new(),
             data: UnsafeCell::new(value),
         }
     }
@@ -107,18 +159,10 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert_eq!(*a + *b, 10);
     /// ```
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
-        let w = {
-            let mut st = self.state.lock();
-            if !st.writer && st.writers_waiting.is_empty() {
-                st.readers += 1;
-                return RwMutexReadGuard { lock: self };
-            }
-            let w = Waiter::new();
-            st.readers_waiting.push_back(w.clone());
-            w
-        };
-        let verdict = w.wait();
-        debug_assert_eq!(verdict, GRANTED);
+        // Acquire pairs with the Release in `write_unlock`.
+        if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
+            self.reader_sem.acquire();
+        }
         RwMutexReadGuard { lock: self }
     }
 
@@ -131,18 +175,12 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert_eq!(*m.read(), 6);
     /// ```
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
-        let w = {
-            let mut st = self.state.lock();
-            if !st.writer && st.readers == 0 && st.writers_waiting.is_empty() {
-                st.writer = true;
-                return RwMutexWriteGuard { lock: self };
-            }
-            let w = Waiter::new();
-            st.writers_waiting.push_back(w.clone());
-            w
-        };
-        let verdict = w.wait();
-        debug_assert_eq!(verdict, GRANTED);
+        self.w.lock();
+        // Announce the writer; AcqRel pairs with the readers' Release.
+        let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
+        if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
+            self.writer_sem.acquire();
+        }
         RwMutexWriteGuard { lock: self }
     }
 
@@ -158,12 +196,19 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert!(m.try_read().is_some());
     /// ```
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        let mut st = self.state.lock();
-        if st.writer || !st.writers_waiting.is_empty() {
-            return None;
+        let mut c = self.reader_count.load(Ordering::Relaxed);
+        while c >= 0 {
+            match self.reader_count.compare_exchange_weak(
+                c,
+                c + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(RwMutexReadGuard { lock: self }),
+                Err(now) => c = now,
+            }
         }
-        st.readers += 1;
-        Some(RwMutexReadGuard { lock: self })
+        None
     }
 
     /// Locks for writing without blocking (Go's `TryLock`).
@@ -177,11 +222,18 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert!(m.try_write().is_some());
     /// ```
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
-        let mut st = self.state.lock();
-        if st.writer || st.readers != 0 {
+        if !self.w.try_lock() {
             return None;
         }
-        st.writer = true;
+        if self
+            .reader_count
+            .compare_exchange(0, -MAX_READERS, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: we locked `w` just above.
+            unsafe { self.w.unlock() };
+            return None;
+        }
         Some(RwMutexWriteGuard { lock: self })
     }
 
@@ -198,35 +250,23 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     fn read_unlock(&self) {
-        let granted = {
-            let mut st = self.state.lock();
-            st.readers -= 1;
-            if st.readers != 0 {
-                return;
-            }
-            let Some(w) = st.writers_waiting.pop_front() else { return };
-            st.writer = true;
-            w
-        };
-        granted.wake(GRANTED);
+        // Release pairs with the writer's AcqRel.
+        if self.reader_count.fetch_sub(1, Ordering::Release) - 1 < 0
+            && self.reader_wait.fetch_sub(1, Ordering::AcqRel) - 1 == 0
+        {
+            // The last reader the pending writer waited for.
+            self.writer_sem.release();
+        }
     }
 
     fn write_unlock(&self) {
-        let mut granted = Vec::new();
-        {
-            let mut st = self.state.lock();
-            st.writer = false;
-            if !st.readers_waiting.is_empty() {
-                st.readers += st.readers_waiting.len();
-                granted.extend(st.readers_waiting.drain(..));
-            } else if let Some(w) = st.writers_waiting.pop_front() {
-                st.writer = true;
-                granted.push(w);
-            }
+        // Release: readers that enter next see the writer's changes.
+        let r = self.reader_count.fetch_add(MAX_READERS, Ordering::Release) + MAX_READERS;
+        for _ in 0..r {
+            self.reader_sem.release();
         }
-        for w in granted {
-            w.wake(GRANTED);
-        }
+        // SAFETY: the writer holds `w` (taken in `write` or `try_write`).
+        unsafe { self.w.unlock() };
     }
 }
 
