@@ -345,6 +345,12 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Whether this is the only handle left to the channel (nobody else can
+    /// send or receive on it).
+    pub(crate) fn is_unreferenced(&self) -> bool {
+        self.raw.as_ref().is_some_and(|r| Arc::strong_count(r) == 1)
+    }
+
     /// Whether `close` was called (not part of Go; handy in tests and
     /// assertions, racy as a condition).
     ///

@@ -11,7 +11,10 @@
 //! assert_eq!(time::MINUTE, 60 * time::SECOND);
 //! ```
 
+mod timer;
 pub(crate) mod timers;
+
+pub use self::timer::{Ticker, Timer, after_func, tick};
 
 use std::time::{Duration, Instant};
 
@@ -92,21 +95,27 @@ pub fn sleep(d: Duration) {
 pub fn after(d: Duration) -> Receiver<Instant> {
     let ch = Chan::new(1);
     let tx = ch.sender();
-    let fire = move || {
+    call_at(Instant::now().checked_add(d), move || {
         // The buffer has room for this one value: it never blocks.
         let _ = tx.try_send(Instant::now());
-    };
-    match (worker::current(), Instant::now().checked_add(d)) {
-        (_, None) => {} // never fires
-        (Some(w), Some(t)) if !worker::current_goroutine().is_null() => {
-            w.timers.borrow_mut().add(t, Fire::Call(Box::new(fire)));
+    });
+    ch.receiver()
+}
+
+/// Runs `f` at `deadline` (never, for `None`): from the current worker's
+/// timer heap on a goroutine (`f` runs on the worker's stack and must not
+/// block), else from a goroutine that sleeps until then.
+pub(crate) fn call_at(deadline: Option<Instant>, f: impl FnOnce() + Send + 'static) {
+    let Some(t) = deadline else { return };
+    match worker::current() {
+        Some(w) if !worker::current_goroutine().is_null() => {
+            w.timers.borrow_mut().add(t, Fire::Call(Box::new(f)));
         }
         _ => {
             crate::spawn(move || {
-                sleep(d);
-                fire();
+                sleep(t.saturating_duration_since(Instant::now()));
+                f();
             });
         }
     }
-    ch.receiver()
 }
