@@ -26,4 +26,4 @@
 //! thread; idle workers steal only goroutines that have not started.
 //! Go-style migration is an `unsafe` opt-in ([`Builder::migratable`]).
 
-pub use go_runtime::{Builder, JoinHandle, Result, chan, run, runtime, spawn, sync, time};
+pub use go_runtime::{Builder, JoinHandle, Result, chan, context, run, runtime, spawn, sync, time};

@@ -24,6 +24,7 @@
 //! `unsafe` opt-in: [`Builder::migratable`], [`runtime::enable_migration`].
 
 pub mod chan;
+pub mod context;
 mod coroutine;
 mod panic;
 mod park;

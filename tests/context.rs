@@ -1,0 +1,119 @@
+//! `context` (GO_SEMANTICS 62-65).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use go::chan::Select;
+use go::context::{self, Error};
+
+#[test]
+fn item_62_err_is_none_then_canceled_or_deadline_exceeded() {
+    let (ctx, cancel) = context::with_cancel(&context::background());
+    assert_eq!(ctx.err(), None);
+    cancel();
+    assert_eq!(ctx.err(), Some(Error::Canceled));
+    assert_eq!(ctx.err().unwrap().to_string(), "context canceled");
+    assert!(!ctx.err().unwrap().is_timeout());
+    let (ctx, _cancel) = context::with_timeout(&context::background(), Duration::from_millis(5));
+    assert_eq!(ctx.done().recv(), None);
+    assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+    assert_eq!(ctx.err().unwrap().to_string(), "context deadline exceeded");
+    assert!(ctx.err().unwrap().is_timeout());
+}
+
+#[test]
+fn item_63_background_and_todo() {
+    let bg = context::background();
+    assert!(bg.done().recv_timeout(Duration::from_millis(10)).is_err(), "Done() is nil");
+    assert_eq!(bg.to_string(), "context.Background");
+    assert_eq!(context::todo().to_string(), "context.TODO");
+    let (c, _cancel) = context::with_cancel(&bg);
+    assert_eq!(c.to_string(), "context.Background.WithCancel");
+}
+
+#[test]
+fn item_64_cancel_closes_done_is_idempotent_and_reaches_descendants_only() {
+    let bg = context::background();
+    let (parent, cancel_parent) = context::with_cancel(&bg);
+    let (sibling, _cancel_sibling) = context::with_cancel(&bg);
+    let (child, cancel_child) = context::with_cancel(&parent);
+    let valued = context::with_value(&child, "k", 1);
+    let (grandchild, _cancel_gc) = context::with_timeout(&valued, Duration::from_secs(60));
+    // Cancelling the child cancels its descendants, not its parent.
+    cancel_child();
+    assert_eq!(grandchild.err(), Some(Error::Canceled), "synchronously");
+    assert_eq!(parent.err(), None);
+    cancel_child(); // idempotent
+    assert_eq!(child.err(), Some(Error::Canceled));
+    // Cancelling the parent does not touch its sibling.
+    cancel_parent();
+    assert_eq!(parent.err(), Some(Error::Canceled));
+    assert_eq!(sibling.err(), None);
+    // A child of a cancelled parent is born cancelled.
+    let (late, _c) = context::with_cancel(&parent);
+    assert_eq!(late.err(), Some(Error::Canceled));
+    // Done wakes goroutines blocked in a select.
+    let (ctx, cancel) = context::with_cancel(&bg);
+    let hs: Vec<_> = (0..10)
+        .map(|_| {
+            let ctx = ctx.clone();
+            go::spawn(move || {
+                let done = ctx.done();
+                let never = go::chan::Chan::<u8>::new(0);
+                Select::new().recv(&done, |_| "done").recv(&never, |_| "value").wait()
+            })
+        })
+        .collect();
+    go::time::sleep(Duration::from_millis(10));
+    cancel();
+    assert!(hs.into_iter().all(|h| h.join().unwrap() == "done"));
+}
+
+#[test]
+fn item_65_deadline_is_the_earlier_of_own_and_parent() {
+    let bg = context::background();
+    let soon = Instant::now() + Duration::from_millis(20);
+    let (parent, _c1) = context::with_deadline(&bg, soon);
+    let (child, _c2) = context::with_timeout(&parent, Duration::from_secs(60));
+    assert_eq!(child.deadline(), Some(soon));
+    let t = Instant::now();
+    assert_eq!(child.done().recv(), None);
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(child.err(), Some(Error::DeadlineExceeded));
+    // A deadline in the past: done at once.
+    let (past, _c3) = context::with_deadline(&bg, Instant::now() - Duration::from_millis(1));
+    assert_eq!(past.err(), Some(Error::DeadlineExceeded));
+    assert!(past.done().try_recv().is_err_and(|e| e == go::chan::TryRecvError::Closed));
+}
+
+#[test]
+fn values_are_found_up_the_tree_by_key_and_type() {
+    #[derive(PartialEq)]
+    struct UserKey;
+    let bg = context::background();
+    let a = context::with_value(&bg, UserKey, String::from("gopher"));
+    let (b, _cancel) = context::with_cancel(&a);
+    let c = context::with_value(&b, "trace", 7u32);
+    assert_eq!(c.value::<_, String>(&UserKey).map(String::as_str), Some("gopher"));
+    assert_eq!(c.value::<_, u32>(&"trace"), Some(&7));
+    assert_eq!(c.value::<_, u64>(&"trace"), None, "wrong type");
+    assert_eq!(bg.value::<_, u32>(&"trace"), None);
+    // The nearest binding wins.
+    let d = context::with_value(&c, "trace", 8u32);
+    assert_eq!(d.value::<_, u32>(&"trace"), Some(&8));
+}
+
+#[test]
+fn many_contexts_cancel_without_leaking_children() {
+    let _w = common::watchdog(Duration::from_secs(30), "context tree");
+    let (root, cancel_root) = context::with_cancel(&context::background());
+    for _ in 0..10_000 {
+        let (c, cancel) = context::with_cancel(&root);
+        cancel();
+        assert_eq!(c.err(), Some(Error::Canceled));
+    }
+    let (survivor, _c) = context::with_cancel(&root);
+    cancel_root();
+    assert_eq!(survivor.err(), Some(Error::Canceled));
+}
