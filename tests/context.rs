@@ -117,3 +117,64 @@ fn many_contexts_cancel_without_leaking_children() {
     cancel_root();
     assert_eq!(survivor.err(), Some(Error::Canceled));
 }
+
+#[test]
+fn item_66_causes_after_func_and_without_cancel() {
+    use std::sync::Arc;
+    // A cause is reported by `cause`, while `err` stays standard, and it
+    // travels to descendants.
+    let (ctx, cancel) = context::with_cancel_cause(&context::background());
+    let (child, _c) = context::with_cancel(&ctx);
+    assert!(context::cause(&child).is_none());
+    cancel(Some(Arc::new(std::io::Error::other("quota exceeded"))));
+    assert_eq!(child.err(), Some(Error::Canceled));
+    assert_eq!(context::cause(&child).unwrap().to_string(), "quota exceeded");
+    // Without a cause, the cause is the error.
+    let (ctx2, cancel2) = context::with_cancel_cause(&context::background());
+    cancel2(None);
+    assert_eq!(context::cause(&ctx2).unwrap().to_string(), "context canceled");
+
+    // after_func runs f in a new goroutine when the context is done...
+    let (ctx, cancel) = context::with_cancel(&context::background());
+    let ran = go::chan::Chan::new(1);
+    let tx = ran.clone();
+    let stop = context::after_func(&ctx, move || tx.send(go::runtime::goroutine_id()));
+    cancel();
+    let id = ran.recv().unwrap();
+    assert!(id.is_some() && id != go::runtime::goroutine_id());
+    assert!(!stop(), "f already started");
+    // ... stop prevents it ...
+    let (ctx, cancel) = context::with_cancel(&context::background());
+    let ran = go::chan::Chan::<u8>::new(1);
+    let tx = ran.clone();
+    let stop = context::after_func(&ctx, move || tx.send(1));
+    assert!(stop());
+    cancel();
+    assert!(ran.recv_timeout(Duration::from_millis(30)).is_err());
+    // ... and it runs at once on a context already done.
+    let ran = go::chan::Chan::new(1);
+    let tx = ran.clone();
+    let _ = context::after_func(&ctx, move || tx.send(2));
+    assert_eq!(ran.recv(), Some(2));
+
+    // without_cancel keeps values, drops cancellation and deadline.
+    let (parent, cancel) = context::with_timeout(&context::background(), Duration::from_secs(60));
+    let v = context::with_value(&parent, "k", 5);
+    let detached = context::without_cancel(&v);
+    cancel();
+    assert_eq!(detached.err(), None);
+    assert_eq!(detached.deadline(), None);
+    assert_eq!(detached.value::<_, i32>(&"k"), Some(&5));
+    let (under, _c) = context::with_cancel(&detached);
+    assert_eq!(under.err(), None, "a child of a detached context is live");
+}
+
+#[test]
+fn item_66_after_func_runs_even_if_the_stop_function_is_dropped() {
+    let (ctx, cancel) = context::with_cancel(&context::background());
+    let ran = go::chan::Chan::new(1);
+    let tx = ran.clone();
+    drop(context::after_func(&ctx, move || tx.send("ran")));
+    cancel();
+    assert_eq!(ran.recv_timeout(Duration::from_secs(5)), Ok("ran"));
+}

@@ -14,6 +14,12 @@
 //! (GO_SEMANTICS 64). A child made from an already cancelled parent is
 //! cancelled at once.
 //!
+//! `with_cancel_cause`, `cause`, `after_func` and `without_cancel` follow
+//! Go 1.21 (GO_SEMANTICS 66): a cause travels with the cancellation to the
+//! descendants; `after_func` is a hidden cancelable child whose cancellation
+//! starts the callback in a new goroutine; `without_cancel` stops the walk
+//! up to the nearest cancelable ancestor.
+//!
 //! Locks are taken parent before child only in `register`, and a node's
 //! lock is never held while another node's is taken during cancellation, so
 //! no lock order can deadlock.
@@ -71,10 +77,16 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Why a context was cancelled, as given to a cause-taking cancel function
+/// (Go's `context.Cause`).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What kind of node a context is.
 enum Kind {
     /// `background()` or `todo()`.
     Root(&'static str),
+    /// `without_cancel`: keeps the parent's values, cuts its cancellation.
+    Detached,
     /// `with_value`.
     Value { key: Box<dyn Any + Send + Sync>, value: Box<dyn Any + Send + Sync> },
     /// `with_cancel`, `with_timeout`, `with_deadline`.
@@ -100,8 +112,33 @@ struct Cancel {
 struct CancelState {
     /// Set once, when cancelled.
     err: Option<Error>,
-    /// Cancelable descendants registered with this node.
-    children: HashMap<u64, Weak<Node>>,
+    /// The cause given to a cause-taking cancel, inherited by descendants.
+    cause: Option<Cause>,
+    /// Cancelable descendants registered with this node: weakly, so a
+    /// child dropped without being cancelled is freed (Go would keep it
+    /// until this node is cancelled), except `after_func` watchers, held
+    /// strongly because their callback must run even if nobody keeps the
+    /// stop function.
+    children: HashMap<u64, Child>,
+    /// An `after_func` callback, run in a new goroutine when cancelled.
+    on_cancel: Option<Box<dyn FnOnce() + Send>>,
+}
+
+/// A registered descendant.
+enum Child {
+    /// A context: freed when its last handle goes.
+    Weak(Weak<Node>),
+    /// An `after_func` watcher: kept until it fires or is stopped.
+    Strong(Arc<Node>),
+}
+
+impl Child {
+    fn upgrade(self) -> Option<Arc<Node>> {
+        match self {
+            Child::Weak(w) => w.upgrade(),
+            Child::Strong(a) => Some(a),
+        }
+    }
 }
 
 /// One context node.
@@ -252,6 +289,14 @@ fn new_cancel(
     parent: &Context,
     deadline: Option<Instant>,
 ) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
+    new_node(parent, deadline, false)
+}
+
+fn new_node(
+    parent: &Context,
+    deadline: Option<Instant>,
+    strong: bool,
+) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
     let node = Arc::new(Node {
         parent: Some(parent.clone()),
         kind: Kind::Cancel(Cancel {
@@ -263,71 +308,178 @@ fn new_cancel(
         }),
     });
     let ctx = Context { node };
-    ctx.register();
+    ctx.register(strong);
     if let Some(t) = deadline {
         if t <= Instant::now() {
-            ctx.cancel(Error::DeadlineExceeded);
+            ctx.cancel(Error::DeadlineExceeded, None);
         } else {
             let weak = Arc::downgrade(&ctx.node);
             crate::time::call_at(Some(t), move || {
                 if let Some(node) = weak.upgrade() {
-                    Context { node }.cancel(Error::DeadlineExceeded);
+                    Context { node }.cancel(Error::DeadlineExceeded, None);
                 }
             });
         }
     }
     let handle = ctx.clone();
-    (ctx, move || handle.cancel(Error::Canceled))
+    (ctx, move || handle.cancel(Error::Canceled, None))
+}
+
+/// Like [`with_cancel`], but the cancel function takes a cause that
+/// [`cause`] reports; `err()` is still `Canceled` (GO_SEMANTICS 66).
+///
+/// # Example
+/// ```
+/// use go::context;
+/// use std::sync::Arc;
+///
+/// let (ctx, cancel) = context::with_cancel_cause(&context::background());
+/// cancel(Some(Arc::new(std::io::Error::other("upstream closed"))));
+/// assert_eq!(ctx.err(), Some(context::Error::Canceled));
+/// assert_eq!(context::cause(&ctx).unwrap().to_string(), "upstream closed");
+/// ```
+pub fn with_cancel_cause(
+    parent: &Context,
+) -> (Context, impl Fn(Option<Cause>) + Clone + Send + Sync + 'static) {
+    let (ctx, _) = new_cancel(parent, None);
+    let handle = ctx.clone();
+    (ctx, move |cause: Option<Cause>| handle.cancel(Error::Canceled, cause))
+}
+
+/// Why `ctx` was cancelled: the cause given to a cause-taking cancel of it
+/// or an ancestor, else its `err()` as an error; `None` while it is live
+/// (Go's `context.Cause`).
+///
+/// # Example
+/// ```
+/// use go::context;
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// assert!(context::cause(&ctx).is_none());
+/// cancel();
+/// assert_eq!(context::cause(&ctx).unwrap().to_string(), "context canceled");
+/// ```
+pub fn cause(ctx: &Context) -> Option<Cause> {
+    let (_, c) = ctx.cancelable()?;
+    let st = c.state.lock();
+    let err = st.err?;
+    Some(st.cause.clone().unwrap_or_else(|| Arc::new(err)))
+}
+
+/// Arranges for `f` to run in its own goroutine once `ctx` is done (at once
+/// if it already is). The returned function stops that: it returns true if
+/// it stopped `f` from being started (Go's `context.AfterFunc`).
+///
+/// # Example
+/// ```
+/// use go::context;
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// let ran = go::chan::Chan::new(1);
+/// let tx = ran.clone();
+/// let _stop = context::after_func(&ctx, move || tx.send("cleanup"));
+/// cancel();
+/// assert_eq!(ran.recv(), Some("cleanup"));
+/// ```
+pub fn after_func(
+    ctx: &Context,
+    f: impl FnOnce() + Send + 'static,
+) -> impl Fn() -> bool + Clone + Send + Sync + 'static {
+    let (watch, _) = new_node(ctx, None, true);
+    let Kind::Cancel(c) = &watch.node.kind else { unreachable!("new_node makes a cancel node") };
+    let mut st = c.state.lock();
+    if st.err.is_some() {
+        // Already done: `cancel` ran before there was a callback to start.
+        drop(st);
+        crate::spawn(f);
+    } else {
+        st.on_cancel = Some(Box::new(f));
+        drop(st);
+    }
+    move || {
+        let Kind::Cancel(c) = &watch.node.kind else { return false };
+        let stopped = c.state.lock().on_cancel.take().is_some();
+        if stopped {
+            watch.cancel(Error::Canceled, None);
+        }
+        stopped
+    }
+}
+
+/// A child that keeps `parent`'s values but is never cancelled with it and
+/// has no deadline (Go's `context.WithoutCancel`).
+///
+/// # Example
+/// ```
+/// use go::context;
+/// let (parent, cancel) = context::with_cancel(&context::background());
+/// let bg = context::without_cancel(&context::with_value(&parent, "k", 1));
+/// cancel();
+/// assert_eq!(bg.err(), None);
+/// assert_eq!(bg.value::<_, i32>(&"k"), Some(&1));
+/// ```
+pub fn without_cancel(parent: &Context) -> Context {
+    Context { node: Arc::new(Node { parent: Some(parent.clone()), kind: Kind::Detached }) }
 }
 
 impl Context {
-    /// The nearest cancelable node at or above this one.
+    /// The nearest cancelable node at or above this one (none past a
+    /// `without_cancel`).
     fn cancelable(&self) -> Option<(&Context, &Cancel)> {
         let mut c = self;
         loop {
-            if let Kind::Cancel(cancel) = &c.node.kind {
-                return Some((c, cancel));
+            match &c.node.kind {
+                Kind::Cancel(cancel) => return Some((c, cancel)),
+                Kind::Detached => return None,
+                _ => c = c.node.parent.as_ref()?,
             }
-            c = c.node.parent.as_ref()?;
         }
     }
 
     /// Registers this new cancelable node with its nearest cancelable
-    /// ancestor, or cancels it at once if that ancestor is done.
-    fn register(&self) {
+    /// ancestor (strongly for an `after_func` watcher), or cancels it at
+    /// once if that ancestor is done.
+    fn register(&self, strong: bool) {
         let Kind::Cancel(me) = &self.node.kind else { return };
         let Some((_, ancestor)) = self.node.parent.as_ref().and_then(Context::cancelable) else {
             return;
         };
-        let err = {
+        let done = {
             let mut st = ancestor.state.lock();
             match st.err {
-                Some(e) => Some(e),
+                Some(e) => Some((e, st.cause.clone())),
                 None => {
-                    st.children.insert(me.id, Arc::downgrade(&self.node));
+                    let child = if strong {
+                        Child::Strong(self.node.clone())
+                    } else {
+                        Child::Weak(Arc::downgrade(&self.node))
+                    };
+                    st.children.insert(me.id, child);
                     None
                 }
             }
         };
-        if let Some(e) = err {
-            self.cancel(e);
+        if let Some((e, cause)) = done {
+            self.cancel(e, cause);
         }
     }
 
-    /// Cancels this node and its descendants with `err` (once).
-    fn cancel(&self, err: Error) {
+    /// Cancels this node and its descendants with `err` and `cause` (once).
+    fn cancel(&self, err: Error, cause: Option<Cause>) {
         let Kind::Cancel(me) = &self.node.kind else { return };
-        let children = {
+        let (children, on_cancel) = {
             let mut st = me.state.lock();
             if st.err.is_some() {
                 return;
             }
             st.err = Some(err);
-            std::mem::take(&mut st.children)
+            st.cause = cause.clone();
+            (std::mem::take(&mut st.children), st.on_cancel.take())
         };
         me.done.close();
-        for child in children.into_values().filter_map(|w| w.upgrade()) {
-            Context { node: child }.cancel(err);
+        if let Some(f) = on_cancel {
+            crate::spawn(f);
+        }
+        for child in children.into_values().filter_map(Child::upgrade) {
+            Context { node: child }.cancel(err, cause.clone());
         }
         // Unregister from the ancestor, so it does not keep a dead child.
         if let Some((_, ancestor)) = self.node.parent.as_ref().and_then(Context::cancelable) {
@@ -378,12 +530,11 @@ impl Context {
     pub fn deadline(&self) -> Option<Instant> {
         let mut c = Some(self);
         while let Some(ctx) = c {
-            if let Kind::Cancel(cancel) = &ctx.node.kind
-                && cancel.deadline.is_some()
-            {
-                return cancel.deadline;
+            match &ctx.node.kind {
+                Kind::Cancel(cancel) if cancel.deadline.is_some() => return cancel.deadline,
+                Kind::Detached => return None,
+                _ => c = ctx.node.parent.as_ref(),
             }
-            c = ctx.node.parent.as_ref();
         }
         None
     }
@@ -427,6 +578,7 @@ impl fmt::Display for Context {
         match &self.node.kind {
             Kind::Root(name) => f.write_str(name),
             Kind::Value { .. } => f.write_str(".WithValue"),
+            Kind::Detached => f.write_str(".WithoutCancel"),
             Kind::Cancel(c) if c.timer => {
                 write!(f, ".WithDeadline({:?})", c.deadline.expect("timer"))
             }

@@ -1,6 +1,9 @@
 //! Go's `sync` package: primitives that park the goroutine, never the OS
 //! thread, and also work from plain threads.
 //!
+//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/sync/README.md)
+//! (waiters and verdicts, hand-off, starvation mode).
+//!
 //! | Go | here |
 //! |---|---|
 //! | `sync.WaitGroup` | [`WaitGroup`] |

@@ -1,6 +1,9 @@
 //! Go's `time` package: sleeping parks the goroutine on its worker's timer
 //! heap, never the OS thread.
 //!
+//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/time/README.md)
+//! (where timers live, the firing protocol, what a timer costs).
+//!
 //! Durations port with Go's constants: `time.Sleep(500 * time.Millisecond)`
 //! is `time::sleep(500 * time::MILLISECOND)`.
 //!
