@@ -129,7 +129,9 @@ fn main() {
             let r = Report::start();
             let wg = WaitGroup::new();
             for _ in 0..8 {
-                wg.go(move || (0..n).for_each(|_| drop(std::hint::black_box(*DATA.read()))));
+                wg.go(move || (0..n).for_each(|_| {
+                    std::hint::black_box(*DATA.read());
+                }));
             }
             wg.go(move || (0..n / 10).for_each(|_| *DATA.write() += 1));
             wg.wait();
