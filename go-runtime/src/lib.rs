@@ -23,6 +23,7 @@
 //! that have not started yet. Go-style migration of started goroutines is an
 //! `unsafe` opt-in: [`Builder::migratable`], [`runtime::enable_migration`].
 
+mod blocking;
 pub mod chan;
 pub mod context;
 mod coroutine;

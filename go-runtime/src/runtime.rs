@@ -2,6 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
+pub use crate::blocking::blocking;
 use crate::coroutine::stack::round_stack_size;
 use crate::scheduler::{self, worker};
 
