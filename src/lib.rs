@@ -26,4 +26,7 @@
 //! thread; idle workers steal only goroutines that have not started.
 //! Go-style migration is an `unsafe` opt-in ([`Builder::migratable`]).
 
-pub use go_runtime::{Builder, JoinHandle, Result, chan, context, run, runtime, spawn, sync, time};
+pub use go_runtime::{
+    Builder, GoroutineLocal, JoinHandle, Result, chan, context, goroutine_local, run, runtime,
+    spawn, sync, time,
+};

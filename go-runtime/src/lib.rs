@@ -27,6 +27,7 @@ mod blocking;
 pub mod chan;
 pub mod context;
 mod coroutine;
+mod local;
 mod panic;
 mod park;
 pub mod runtime;
@@ -35,5 +36,6 @@ mod spawn;
 pub mod sync;
 pub mod time;
 
+pub use crate::local::GoroutineLocal;
 pub use crate::runtime::run;
 pub use crate::spawn::{Builder, JoinHandle, Result, spawn};

@@ -56,6 +56,16 @@ where
         // SAFETY: `run` is called once (see the `Sync` argument above).
         let f = unsafe { (*self.f.get()).take() }.expect("a goroutine body runs once");
         let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+        // Goroutine-local values are dropped here, on the goroutine's own
+        // stack and before the result is published (as a thread's locals are
+        // dropped before `join` returns), so their destructors may block.
+        // A panicking destructor becomes the goroutine's panic, unless it
+        // had already panicked.
+        let dropped = std::panic::catch_unwind(crate::local::drop_current);
+        let result = match (result, dropped) {
+            (Ok(_), Err(p)) => Err(p),
+            (r, _) => r,
+        };
         self.packet.complete(result, self.repanicked);
     }
 }

@@ -106,12 +106,14 @@ pub(crate) struct Goroutine {
     yielder: Cell<*const Yielder<(), Suspend>>,
     /// Where it panicked, recorded by the panic hook for the crash report.
     panic_site: UnsafeCell<Option<String>>,
+    /// Its goroutine-local values (`goroutine_local!`).
+    locals: UnsafeCell<crate::local::Locals>,
 }
 
 // SAFETY: (the `unsafe impl Send` argument of DESIGN.md, "Soundness first")
-// 1. The fields other than `body`, `coroutine`, `guard`, `yielder` and
-//    `panic_site` are atomics or immutable after construction.
-// 2. Those five are touched only by the thread
+// 1. The fields other than `body`, `coroutine`, `guard`, `yielder`,
+//    `panic_site` and `locals` are atomics or immutable after construction.
+// 2. Those six are touched only by the thread
 //    that currently runs the goroutine (module invariants); the run queues
 //    hand the goroutine from thread to thread with Release/Acquire, so each
 //    holder sees the previous holder's writes.
@@ -173,6 +175,7 @@ impl Goroutine {
             coroutine: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             panic_site: UnsafeCell::new(None),
+            locals: UnsafeCell::new(Vec::new()),
         };
         match recycled {
             Some(mut g) => {
@@ -266,6 +269,25 @@ impl Goroutine {
     pub(crate) fn panic_site(&self) -> Option<String> {
         // SAFETY: as in `set_panic_site`.
         unsafe { (*self.panic_site.get()).clone() }
+    }
+
+    /// Its goroutine-local values.
+    ///
+    /// # Safety
+    /// Only the goroutine itself calls this, while it runs (module
+    /// invariants), and it holds no reference into the list itself across a
+    /// call that may touch it again.
+    pub(crate) unsafe fn locals(&self) -> *mut crate::local::Locals {
+        self.locals.get()
+    }
+
+    /// Drops its goroutine-local values (when it has finished).
+    ///
+    /// # Safety
+    /// As for [`Goroutine::take_stack`].
+    pub(crate) unsafe fn drop_locals(&self) {
+        // SAFETY: unique holder, and the goroutine no longer runs.
+        drop(unsafe { std::mem::take(&mut *self.locals.get()) });
     }
 
     /// Resumes the goroutine on the calling worker thread, until it suspends

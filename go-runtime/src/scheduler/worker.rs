@@ -204,7 +204,10 @@ impl Worker {
             }
             Resumed::Finished => {
                 // SAFETY: unique holder, and it finished.
-                let stack = unsafe { g.take_stack() };
+                let stack = unsafe {
+                    g.drop_locals();
+                    g.take_stack()
+                };
                 self.stacks.borrow_mut().give(stack);
                 Counts::bump(&self.shared.counts.finished);
                 let mut g = g;
