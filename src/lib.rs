@@ -1,5 +1,16 @@
-//! Go's concurrency model, in Rust: goroutines, `WaitGroup` and timers that
-//! behave like Go's, on a work-stealing M:N runtime of stackful coroutines.
+//! Go's concurrency model, in Rust: goroutines, channels, `select`, `sync`,
+//! timers and `context` that behave like Go's, on a work-stealing M:N
+//! runtime of stackful coroutines. Blocking parks the goroutine, never its
+//! OS thread, and every primitive also works from plain threads.
+//!
+//! | Go | here |
+//! |---|---|
+//! | `go f(x)` | [`spawn`] (returns a [`JoinHandle`]; drop it to detach), [`Builder`] |
+//! | `chan T`, `select` | [`chan::Chan`], [`chan::Select`] |
+//! | `sync` | [`sync::WaitGroup`], [`sync::Mutex`], [`sync::RwMutex`], [`sync::Once`], [`sync::Cond`] |
+//! | `time` | [`time::sleep`], [`time::after`], [`time::Timer`], [`time::Ticker`] |
+//! | `context` | [`context::with_cancel`], [`context::with_timeout`], ... |
+//! | `runtime` | [`runtime::gosched`], [`runtime::gomaxprocs`], [`runtime::blocking`] |
 //!
 //! ```
 //! use go::sync::WaitGroup;
@@ -25,6 +36,8 @@
 //! stack may hold a `thread_local!` reference or another value tied to the
 //! thread; idle workers steal only goroutines that have not started.
 //! Go-style migration is an `unsafe` opt-in ([`Builder::migratable`]).
+//! For per-goroutine state use [`goroutine_local!`] rather than
+//! `thread_local!`.
 
 pub use go_runtime::{
     Builder, GoroutineLocal, JoinHandle, Result, chan, context, goroutine_local, run, runtime,

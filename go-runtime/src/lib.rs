@@ -1,6 +1,6 @@
 //! The runtime behind the [`go`](https://docs.rs/go) crate: a work-stealing
-//! M:N scheduler of stackful goroutines, with Go's `sync` and `time`
-//! primitives. Use it through `go`, which adds the macros.
+//! M:N scheduler of stackful goroutines, with Go's channels, `select`,
+//! `sync`, `time` and `context`. Use it through `go`, which adds the macros.
 //!
 //! # Example
 //! ```
