@@ -78,7 +78,7 @@ pub(crate) fn drop_current() {
     }
 }
 
-/// A goroutine-local value; declare it with [`goroutine_local!`].
+/// A goroutine-local value; declare it with [`goroutine_local!`](crate::goroutine_local).
 ///
 /// # Example
 /// ```
@@ -114,7 +114,7 @@ impl<T: Send + 'static> fmt::Debug for GoroutineLocal<T> {
 
 impl<T: Send + 'static> GoroutineLocal<T> {
     /// A local whose value starts as `init()` in each goroutine. Use
-    /// [`goroutine_local!`] rather than calling this directly.
+    /// [`goroutine_local!`](crate::goroutine_local) rather than calling this directly.
     ///
     /// # Example
     /// ```
