@@ -1,0 +1,149 @@
+//! sysmon: notices a goroutine that blocks its worker's thread, reports it,
+//! and brings in another worker so the rest of the program keeps running.
+//!
+//! A goroutine that calls `std::thread::sleep`, does blocking I/O or loops
+//! without yielding keeps its worker thread; cooperative scheduling cannot
+//! take it back. Every 10 ms sysmon reads each active worker's schedule
+//! tick and running goroutine (both published by the worker, see
+//! `Counts`). A worker seen on the same goroutine at the same tick for
+//! 20 ms or more is *stalled*:
+//!
+//! 1. The stall is reported once, through the hook set with
+//!    `runtime::set_stall_hook` (by default a line on stderr naming the
+//!    goroutine, its spawn site and how long it has blocked).
+//! 2. If work is waiting that another thread could run (the global queue,
+//!    or the stalled worker's stealable queue or runnext), the worker is
+//!    switched off and another worker (an idle one, or a new thread) is
+//!    switched on, so GOMAXPROCS workers keep taking shared work (Go's
+//!    hand-off of a P blocked in a syscall). The stalled worker keeps its
+//!    thread; when its goroutine returns it runs the goroutines that started
+//!    on it (they may not move, DESIGN.md "Soundness first") but takes no
+//!    shared work until sysmon or `set_gomaxprocs` switches it on again.
+//!
+//! Goroutines that started on a stalled worker wait for it: that is what
+//! `runtime::blocking` is for, and what migration mode lifts.
+
+use std::panic::Location;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+
+use super::Runtime;
+
+/// How often sysmon looks.
+const PERIOD: Duration = Duration::from_millis(10);
+/// How long a worker may stay on one goroutine before it counts as stalled.
+const STALL: Duration = Duration::from_millis(20);
+
+/// A goroutine that kept its worker's thread from scheduling, as reported to
+/// the hook set with [`set_stall_hook`](crate::runtime::set_stall_hook).
+///
+/// # Example
+/// ```
+/// go::runtime::set_stall_hook(|s: &go::runtime::Stall| {
+///     eprintln!("slow goroutine {} from {}", s.goroutine, s.spawn_site);
+/// });
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Stall {
+    /// The goroutine's id.
+    pub goroutine: u64,
+    /// Where it was spawned.
+    pub spawn_site: &'static Location<'static>,
+    /// How long it had kept its thread when reported.
+    pub blocked_for: Duration,
+    /// The worker (P) it blocked.
+    pub worker: usize,
+}
+
+/// The hook, or `None` for the default report on stderr.
+type Hook = Box<dyn Fn(&Stall) + Send + Sync + 'static>;
+static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+
+/// Replaces the stall report hook (see [`Stall`]).
+pub(crate) fn set_hook(hook: Hook) {
+    *HOOK.write() = Some(hook);
+}
+
+fn report(stall: &Stall) {
+    match &*HOOK.read() {
+        Some(h) => h(stall),
+        None => eprintln!(
+            "go: goroutine {} (spawned at {}) has blocked worker {} for {} ms; run blocking \
+             calls through go::runtime::blocking",
+            stall.goroutine,
+            stall.spawn_site,
+            stall.worker,
+            stall.blocked_for.as_millis()
+        ),
+    }
+}
+
+/// What sysmon last saw of one worker.
+#[derive(Clone, Copy)]
+struct Seen {
+    /// Its schedule tick.
+    tick: u32,
+    /// The goroutine it ran (0: none).
+    goroutine: u64,
+    /// When this (tick, goroutine) was first seen.
+    since: Instant,
+    /// Already reported (and handed off if needed).
+    reported: bool,
+}
+
+/// Starts the sysmon thread.
+pub(crate) fn start(rt: &'static Runtime) {
+    std::thread::Builder::new()
+        .name("go-sysmon".into())
+        .spawn(move || run(rt))
+        .unwrap_or_else(|e| panic!("go: cannot start the sysmon thread: {e}"));
+}
+
+fn run(rt: &'static Runtime) {
+    let mut seen: Vec<Option<Seen>> = Vec::new();
+    loop {
+        std::thread::sleep(PERIOD);
+        let n = rt.num_started();
+        seen.resize(n, None);
+        for (i, slot) in seen.iter_mut().enumerate() {
+            let Some(w) = rt.worker(i) else { continue };
+            let tick = w.counts.schedtick.load(Ordering::Relaxed);
+            let goroutine = w.counts.running.load(Ordering::Relaxed);
+            let now = Instant::now();
+            let same = slot.is_some_and(|s| s.tick == tick && s.goroutine == goroutine);
+            if !same || goroutine == 0 {
+                *slot = Some(Seen { tick, goroutine, since: now, reported: false });
+                continue;
+            }
+            let s = slot.as_mut().expect("checked above");
+            let blocked_for = now - s.since;
+            if blocked_for < STALL {
+                continue;
+            }
+            // The stalled worker cannot fire its own timers: do it here. A
+            // woken goroutine that started there goes to its inbox (it has
+            // to wait); a migratable or unstarted one can run elsewhere.
+            w.fire_timers(super::ready);
+            if !rt.is_active(i) {
+                continue;
+            }
+            if !s.reported {
+                s.reported = true;
+                let site = w.counts.running_site.load(Ordering::Relaxed);
+                if !site.is_null() {
+                    // SAFETY: the pointer came from a `&'static Location`.
+                    let spawn_site: &'static Location<'static> = unsafe { &*site };
+                    report(&Stall { goroutine, spawn_site, blocked_for, worker: i });
+                }
+            }
+            let waiting =
+                !rt.injector.is_empty() || !w.stealer.is_empty() || w.runnext.steal_hint();
+            if waiting {
+                rt.replace(i);
+            }
+        }
+    }
+}
