@@ -37,11 +37,7 @@ fn a_blocking_call_does_not_stall_its_worker() {
     }
     let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
-    let ms: u64 = stdout
-        .split("worst-gap-ms=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("child output: {stdout} {stderr}"));
+    let ms = common::reported(&stdout, "worst-gap-ms", &stderr);
     assert!(ms < 50, "the ticker stalled for {ms} ms");
 }
 

@@ -108,11 +108,7 @@ fn migratable_goroutines_move_between_workers_and_lose_nothing() {
     let out = common::run_child(NAME, &[("GOMAXPROCS", "2")]);
     let (stdout, stderr) = common::texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
-    let moves: u64 = stdout
-        .split("moves=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .expect("child printed moves");
+    let moves = common::reported(&stdout, "moves", &stderr);
     assert!(moves > 0, "migratable goroutines never changed threads");
 }
 

@@ -32,11 +32,7 @@ fn park_many_and_count(n: usize) {
 }
 
 fn mapping_count(stdout: &str) -> usize {
-    stdout
-        .split("mappings=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .expect("child printed its mapping count")
+    common::reported(stdout, "mappings", "") as usize
 }
 
 /// Whether this kernel has MADV_GUARD_INSTALL (Linux 6.13+).

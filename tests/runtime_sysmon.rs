@@ -25,11 +25,7 @@ fn check_child(name: &str, envs: &[(&str, &str)]) -> String {
     let out = run_child(name, envs);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
-    let ms: u64 = stdout
-        .split("others-ran-in-ms=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("child output: {stdout} {stderr}"));
+    let ms = common::reported(&stdout, "others-ran-in-ms", &stderr);
     // The stall lasts 1 s; the others must not wait for it (sysmon looks
     // every 10 ms and hands off after 20).
     assert!(ms < 300, "goroutines spawned during the stall waited {ms} ms");
@@ -97,11 +93,7 @@ fn migratable_ticker_keeps_ticking_beside_a_stalled_goroutine() {
     }
     let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
-    let ms: u64 = stdout
-        .split("worst-gap-ms=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("child output: {stdout} {stderr}"));
+    let ms = common::reported(&stdout, "worst-gap-ms", &stderr);
     assert!(ms < 50, "the migratable ticker stalled for {ms} ms");
 }
 

@@ -126,11 +126,7 @@ fn item_43_a_starving_waiter_gets_the_lock_in_bounded_time() {
     }
     let out = common::run_child(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = common::texts(&out);
-    let ms: u64 = stdout
-        .split("waited-ms=")
-        .nth(1)
-        .and_then(|s| s.lines().next()?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("child output: {stdout} {stderr}"));
+    let ms = common::reported(&stdout, "waited-ms", &stderr);
     assert!(ms < 100, "the third waiter waited {ms} ms");
 }
 

@@ -71,11 +71,7 @@ fn sleeping_goroutines_do_not_block_their_worker() {
     let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
-    let ms: u64 = stdout
-        .split("others-done-in-ms=")
-        .nth(1)
-        .and_then(|s| s.trim().lines().next()?.parse().ok())
-        .expect("child printed its timing");
+    let ms = common::reported(&stdout, "others-done-in-ms", &stderr);
     assert!(ms < 150, "the others waited for the sleeper: {ms} ms");
 }
 

@@ -117,14 +117,15 @@ where
         waiter.unpark();
     };
     let job: Box<dyn FnOnce() + Send + '_> = Box::new(job);
-    // SAFETY: the job borrows from the caller (`F` and `T` need not be
-    // 'static). The caller does not return, unwind or go past the loop below
-    // until `finished` is set, and the job sets it only after `f` has run
-    // and the job has dropped everything that mentions `F` or `T` (`f` is
-    // consumed, `theirs` dropped; what remains, the flag and the unparker,
-    // is 'static). If the caller is never resumed its stack is leaked, not
-    // freed (module doc). So every borrow outlives its last use, and erasing
-    // the lifetime is sound.
+    // The job borrows from the caller (`F` and `T` need not be 'static). The
+    // caller does not return, unwind or go past the loop below until
+    // `finished` is set, and the job sets it only after `f` has run and the
+    // job has dropped everything that mentions `F` or `T` (`f` is consumed,
+    // `theirs` dropped; what remains, the flag and the unparker, is
+    // 'static). If the caller is never resumed its stack is leaked, not
+    // freed (module doc).
+    // SAFETY: by the above, every borrow outlives its last use, so erasing
+    // the job's lifetime is sound.
     let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) };
     pool().submit(job);
     while !finished.load(Ordering::Acquire) {

@@ -75,3 +75,13 @@ pub fn run_crashing_child(name: &str, envs: &[(&str, &str)]) -> (String, String)
     assert!(!stdout.contains("unreachable"), "the program went on after the crash: {stdout}");
     (stdout, stderr)
 }
+
+/// The number a child printed as `key=<number>`; fails with the child's
+/// output if it printed none.
+pub fn reported(stdout: &str, key: &str, stderr: &str) -> u64 {
+    stdout
+        .split(&format!("{key}="))
+        .nth(1)
+        .and_then(|s| s.lines().next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("child printed no {key}: {stdout} {stderr}"))
+}
