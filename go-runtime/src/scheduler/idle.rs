@@ -137,6 +137,25 @@ impl Idle {
         woken.unpark();
     }
 
+    /// sysmon's safety net: wakes an eligible sleeping worker whatever the
+    /// searching count says. Returns whether one was woken.
+    pub(crate) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
+        let woken = {
+            let mut list = self.sleepers.lock();
+            let Some(at) = list.iter().rposition(|&i| sleepers(i).is_some()) else {
+                return false;
+            };
+            let index = list.swap_remove(at);
+            let s = sleepers(index).expect("checked above");
+            s.sleeping.store(false, Ordering::SeqCst);
+            self.num_sleeping.store(list.len(), Ordering::SeqCst);
+            self.num_searching.fetch_add(1, Ordering::SeqCst);
+            s
+        };
+        woken.unpark();
+        true
+    }
+
     /// Steps W1-W3 for work only worker `index` may run (its inbox): wakes it
     /// if it is asleep.
     pub(crate) fn notify_worker(&self, index: usize, s: &Sleeper) {

@@ -20,6 +20,10 @@
 //!    on it (they may not move, DESIGN.md "Soundness first") but takes no
 //!    shared work until sysmon or `set_gomaxprocs` switches it on again.
 //!
+//! 3. Every period sysmon also wakes a sleeping worker if work has been left
+//!    waiting for it (`rescue_idle_work`), a safety net under the wake-up
+//!    protocol.
+//!
 //! Goroutines that started on a stalled worker wait for it: that is what
 //! `runtime::blocking` is for, and what migration mode lifts.
 
@@ -104,8 +108,10 @@ pub(crate) fn start(rt: &'static Runtime) {
 
 fn run(rt: &'static Runtime) {
     let mut seen: Vec<Option<Seen>> = Vec::new();
+    let mut waiting_before = false;
     loop {
         std::thread::sleep(PERIOD);
+        waiting_before = rescue_idle_work(rt, waiting_before);
         let n = rt.num_started();
         seen.resize(n, None);
         for (i, slot) in seen.iter_mut().enumerate() {
@@ -146,4 +152,28 @@ fn run(rt: &'static Runtime) {
             }
         }
     }
+}
+
+/// The safety net under the wake-up protocol: work that any active worker
+/// could run has been waiting a whole period while active workers sleep, or
+/// a sleeping worker's inbox holds goroutines: wake a worker. (The protocol
+/// in README.md should make this unnecessary; it bounds the cost of any
+/// wake-up it misses to one period instead of a hang.)
+///
+/// Returns whether shared work was waiting now; a worker is woken for it
+/// only if it was waiting at the previous look too.
+fn rescue_idle_work(rt: &'static Runtime, waiting_before: bool) -> bool {
+    let n = rt.num_started();
+    let mut shared_work = !rt.injector.is_empty();
+    for i in 0..n {
+        let Some(w) = rt.worker(i) else { continue };
+        if !w.inbox.is_empty() && w.sleeper.is_sleeping() {
+            rt.idle.notify_worker(i, &w.sleeper);
+        }
+        shared_work |= !w.stealer.is_empty() || w.runnext.steal_hint();
+    }
+    if shared_work && waiting_before {
+        rt.idle.wake_any(|i| if rt.is_active(i) { rt.worker(i).map(|w| &w.sleeper) } else { None });
+    }
+    shared_work
 }

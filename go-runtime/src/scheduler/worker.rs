@@ -472,7 +472,15 @@ impl Worker {
         // S1: announce sleep, S2: look once more, S3: park.
         let idle = &self.rt.idle;
         let me = &self.shared.sleeper;
-        idle.register_sleeper(self.shared.index, me, self.searching.replace(false));
+        let was_searching = self.searching.replace(false);
+        idle.register_sleeper(self.shared.index, me, was_searching);
+        if was_searching && !self.is_active() {
+            // Switched off while searching: a pusher may have relied on our
+            // search (W3 skips waking anyone while a worker searches), but
+            // an inactive worker does not look at shared queues. Pass the
+            // duty to an active worker.
+            self.rt.notify_one();
+        }
         if self.work_visible() {
             if !idle.unregister_sleeper(self.shared.index, me) {
                 // Someone woke us and counted us as searching.
