@@ -128,7 +128,6 @@ impl Idle {
     /// Wakes an eligible sleeping worker (the most recent), counting it as
     /// searching; `notify_one` after its checks, and sysmon's safety net
     /// regardless of the searching count. Returns whether one was woken.
-
     pub(crate) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
         let woken = {
             let mut list = self.sleepers.lock();
