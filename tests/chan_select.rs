@@ -265,3 +265,38 @@ fn select_from_a_plain_thread_and_goroutines_together() {
     h.join().unwrap();
     assert_eq!(t.join().unwrap(), (0..1000).sum::<u32>());
 }
+
+/// Two selects, each sending on one channel and receiving on the other, from
+/// plain threads and goroutines at once: every registration meets waiters of
+/// the other select. Regression test for a lost wake-up: a select that
+/// claimed itself while registering made its counterpart drop its waiter on
+/// another channel for good (both then waited for ever).
+#[test]
+fn crossing_selects_never_lose_each_other() {
+    let _w = watchdog(Duration::from_secs(60), "crossing selects");
+    const ROUNDS: usize = 20_000;
+    let (a, b) = (Chan::<usize>::new(0), Chan::<usize>::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let got = Arc::new(AtomicUsize::new(0));
+    let side = |a: Chan<usize>, b: Chan<usize>, sent: Arc<AtomicUsize>, got: Arc<AtomicUsize>| {
+        move || {
+            for i in 0..ROUNDS {
+                Select::new()
+                    .send(&a, i, || {
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .recv(&b, |v| {
+                        got.fetch_add(v.map_or(0, |_| 1), Ordering::Relaxed);
+                    })
+                    .wait();
+            }
+        }
+    };
+    let g = go::spawn(side(a.clone(), b.clone(), sent.clone(), got.clone()));
+    let t = std::thread::spawn(side(b.clone(), a.clone(), sent.clone(), got.clone()));
+    g.join().unwrap();
+    t.join().unwrap();
+    // Every completed select is one send and one receive on the other side.
+    assert_eq!(sent.load(Ordering::Relaxed), ROUNDS);
+    assert_eq!(got.load(Ordering::Relaxed), ROUNDS);
+}

@@ -215,7 +215,6 @@ fn test_self_select() {
 /// TestSelectStress: 4 senders, 4 receivers, one select sending on all and
 /// one receiving from all, disabling finished cases with nil channels.
 #[test]
-#[ignore = "hangs intermittently (a lost wake-up under select-heavy load, under investigation); run with --ignored"]
 fn test_select_stress() {
     let _w = watchdog(Duration::from_secs(120), "TestSelectStress");
     const N: usize = 10_000;

@@ -143,6 +143,55 @@ impl<T> RawChan<T> {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock()
     }
+
+    /// The state, while the caller holds the lock through [`ChanLock::lock`].
+    ///
+    /// # Safety
+    /// The caller holds the lock, and holds no other reference into the
+    /// state while the returned one lives.
+    #[expect(clippy::mut_from_ref, reason = "exclusive by the lock the caller holds")]
+    pub(crate) unsafe fn locked_state(&self) -> &mut State<T> {
+        // SAFETY: the lock makes this thread the only one touching the
+        // state, and the caller holds no other reference into it.
+        unsafe { &mut *self.state.data_ptr() }
+    }
+}
+
+/// A channel's lock without its element type, for a select that holds the
+/// locks of all its channels at once.
+pub(crate) trait ChanLock {
+    /// The channel's address: the order in which a select takes locks.
+    fn addr(&self) -> usize;
+    /// Takes the lock; the token must go back to `unlock`.
+    fn lock(&self) -> RawGuard;
+    /// Releases the lock.
+    ///
+    /// # Safety
+    /// `token` came from this channel's `lock`, and the caller holds no
+    /// reference obtained from `locked_state` any more.
+    unsafe fn unlock(&self, token: RawGuard);
+}
+
+/// The acquisition token of a raw channel lock.
+pub(crate) type RawGuard = <parking_lot::RawMutex as parking_lot::lock_api::RawMutex>::Guard;
+
+impl<T> ChanLock for RawChan<T> {
+    fn addr(&self) -> usize {
+        std::ptr::from_ref(self).addr()
+    }
+
+    fn lock(&self) -> RawGuard {
+        use parking_lot::lock_api::RawMutex as _;
+        // SAFETY: taking the raw lock invalidates no guard or reference: it
+        // waits for them to be released like `Mutex::lock`.
+        unsafe { self.state.raw() }.lock()
+    }
+
+    unsafe fn unlock(&self, token: RawGuard) {
+        // SAFETY: the caller's contract: `token` is this lock's acquisition
+        // and no reference into the state is live.
+        unsafe { self.state.force_unlock(token) };
+    }
 }
 
 /// Removes and claims the oldest waiter of `q` that is still waiting and does

@@ -1,36 +1,45 @@
 //! `select`: wait on several channel operations, run the one that completes.
 //!
-//! # Protocol (Go's `selectgo`, without locking every channel at once)
+//! # Protocol (Go's `selectgo`)
 //! 1. **Poll**: in a uniformly random order, try each case without blocking
 //!    (each under its own channel's lock). The first that completes wins, so
 //!    among the ready cases each is equally likely (GO_SEMANTICS 29). A send
 //!    case on a closed channel panics here, default or not (33).
 //! 2. A `default` runs if nothing was ready (30).
-//! 3. **Register**: one `Parked` for the whole select; for each case, in the
-//!    same random order, under its channel's lock: stop if the select was already claimed (by a
-//!    channel registered earlier); if the case is ready now, claim the select
-//!    for it and complete it on the spot (un-claiming if the counterpart
-//!    vanished meanwhile); else queue a waiter.
+//! 3. **Register**: lock every channel of the select at once, in address
+//!    order (each channel once, however many cases use it), as Go's
+//!    `sellock` does. Then one `Parked` for the whole select; for each case,
+//!    in the same random order: if the case is ready now, claim the select
+//!    for it and complete it on the spot (un-claiming if the counterpart it
+//!    saw was claimed elsewhere meanwhile); else queue a waiter. Unlock all,
+//!    then wake the counterpart served, if any.
 //! 4. **Wait** until a claimer finishes (`DONE`), or the deadline passes and
 //!    the select cancels itself.
 //! 5. **Abort the rest**: remove every queued waiter of this select from its
 //!    channel; a send case's unsent value is dropped with its waiter.
 //!
-//! The register/abort race: while the select registers on channel B, channel
-//! A (registered earlier) may complete it. The claim CAS decides: A's claim
-//! succeeds and B's registration sees the select is no longer waiting and
-//! stops, or the select claims itself for B first and A's attempt finds a
-//! stale waiter and skips it. Either way exactly one case completes: no value
-//! is taken from two senders, and none is delivered to a select twice.
+//! # The race the locking prevents
+//! A claim happens only under the lock of the channel the waiter is queued
+//! on. While the select registers it holds the locks of all its channels, so
+//! nobody can see its waiters, let alone claim them, until registration is
+//! over: its own temporary claim (step 3, a counterpart that vanished) is
+//! invisible. With one lock at a time, a counterpart on channel A (queued
+//! earlier) could meet the select while it had claimed itself for channel B,
+//! take its waiter for stale and drop it; the select then un-claimed itself
+//! and waited on A with no waiter there: both sides blocked for ever
+//! (`test_select_stress` caught it). After registration, the claim CAS
+//! decides between channels completing the select at once: exactly one case
+//! completes, no value is taken from two senders, and none is delivered to
+//! a select twice.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::raw::{TryRecv, TrySend};
+use super::raw::{ChanLock, RawGuard, TryRecv, TrySend};
 use super::waiter::{Outcome, Parked, Waiter};
 use super::{AsRecv, AsSend, Chan};
-use crate::park;
+use crate::park::{self, Unparker};
 
 /// What registering a case did.
 enum Reg {
@@ -38,18 +47,28 @@ enum Reg {
     Queued,
     /// The case completed during registration (the select claimed itself).
     Completed,
-    /// The select was already claimed by another case: stop registering.
-    Stop,
 }
 
 /// One case of a select, type-erased over its channel's element type.
-trait Case<R> {
+trait Case<'a, R> {
+    /// Its channel's lock, `None` for a nil channel.
+    fn chan_lock(&self) -> Option<&'a dyn ChanLock>;
     /// Whether its channel is nil (never ready).
     fn is_nil(&self) -> bool;
     /// Step 1: completes the operation if it can without blocking.
     fn poll(&mut self) -> bool;
-    /// Step 3.
-    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg;
+    /// Step 3, with every channel of the select locked by the caller. A
+    /// counterpart it served goes in `wake`, to be woken after unlocking.
+    ///
+    /// # Safety
+    /// The caller holds this case's channel lock (`ChanLock::lock`) and no
+    /// reference into that channel's state.
+    unsafe fn register(
+        &mut self,
+        parked: &Arc<Parked>,
+        index: usize,
+        wake: &mut Option<Unparker>,
+    ) -> Reg;
     /// Step 5: removes its queued waiter, if any.
     fn abort(&mut self);
     /// A counterpart (or `close`, if `closed`) completed it through its waiter.
@@ -84,7 +103,11 @@ struct SendCase<'a, T, F> {
     closed: bool,
 }
 
-impl<R, T: Send, F: FnOnce(Option<T>) -> R> Case<R> for RecvCase<'_, T, F> {
+impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, F> {
+    fn chan_lock(&self) -> Option<&'a dyn ChanLock> {
+        self.chan.raw.as_deref().map(|r| r as &dyn ChanLock)
+    }
+
     fn is_nil(&self) -> bool {
         self.chan.raw.is_none()
     }
@@ -100,23 +123,24 @@ impl<R, T: Send, F: FnOnce(Option<T>) -> R> Case<R> for RecvCase<'_, T, F> {
         }
     }
 
-    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg {
+    unsafe fn register(
+        &mut self,
+        parked: &Arc<Parked>,
+        index: usize,
+        wake: &mut Option<Unparker>,
+    ) -> Reg {
         let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
-        let mut st = raw.lock();
-        if !parked.is_waiting() {
-            return Reg::Stop;
-        }
+        // SAFETY: the caller holds the lock and no other reference into it.
+        let st = unsafe { raw.locked_state() };
         if st.recv_ready(parked) {
-            if !parked.try_claim(index) {
-                return Reg::Stop;
-            }
+            // Nobody else can claim us: every channel we are queued on is
+            // locked by us (module docs).
+            let claimed = parked.try_claim(index);
+            debug_assert!(claimed, "a registering select is claimed by nobody");
             match st.try_recv(raw.cap(), Some(parked)) {
-                TryRecv::Ready(v, wake) => {
+                TryRecv::Ready(v, served) => {
                     parked.finish_self();
-                    drop(st);
-                    if let Some(u) = wake {
-                        u.unpark();
-                    }
+                    *wake = served;
                     self.got = Some(v);
                     return Reg::Completed;
                 }
@@ -149,7 +173,11 @@ impl<R, T: Send, F: FnOnce(Option<T>) -> R> Case<R> for RecvCase<'_, T, F> {
     }
 }
 
-impl<R, T: Send, F: FnOnce() -> R> Case<R> for SendCase<'_, T, F> {
+impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
+    fn chan_lock(&self) -> Option<&'a dyn ChanLock> {
+        self.chan.raw.as_deref().map(|r| r as &dyn ChanLock)
+    }
+
     fn is_nil(&self) -> bool {
         self.chan.raw.is_none()
     }
@@ -166,31 +194,30 @@ impl<R, T: Send, F: FnOnce() -> R> Case<R> for SendCase<'_, T, F> {
         }
     }
 
-    fn register(&mut self, parked: &Arc<Parked>, index: usize) -> Reg {
+    unsafe fn register(
+        &mut self,
+        parked: &Arc<Parked>,
+        index: usize,
+        wake: &mut Option<Unparker>,
+    ) -> Reg {
         let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
-        let mut st = raw.lock();
-        if !parked.is_waiting() {
-            return Reg::Stop;
-        }
+        // SAFETY: the caller holds the lock and no other reference into it.
+        let st = unsafe { raw.locked_state() };
         if st.send_ready(raw.cap(), parked) {
-            if !parked.try_claim(index) {
-                return Reg::Stop;
-            }
+            // Nobody else can claim us (module docs).
+            let claimed = parked.try_claim(index);
+            debug_assert!(claimed, "a registering select is claimed by nobody");
             let v = self.value.take().expect("a send case has its value until sent");
             match st.try_send(raw.cap(), v, Some(parked)) {
-                TrySend::Sent(wake) => {
+                TrySend::Sent(served) => {
                     parked.finish_self();
-                    drop(st);
-                    if let Some(u) = wake {
-                        u.unpark();
-                    }
+                    *wake = served;
                     return Reg::Completed;
                 }
                 TrySend::Closed(v) => {
                     // Closed between the poll and now: this case is chosen,
-                    // and running it panics.
+                    // and running it panics (after the locks are released).
                     parked.finish_self();
-                    drop(st);
                     drop(v);
                     self.closed = true;
                     return Reg::Completed;
@@ -258,7 +285,7 @@ impl<R, T: Send, F: FnOnce() -> R> Case<R> for SendCase<'_, T, F> {
 /// ```
 pub struct Select<'a, R> {
     /// The cases, in source order.
-    cases: Vec<Box<dyn Case<R> + 'a>>,
+    cases: Vec<Box<dyn Case<'a, R> + 'a>>,
     /// The `default` handler.
     default: Option<Box<dyn FnOnce() -> R + 'a>>,
     /// A deadline and its handler.
@@ -422,19 +449,27 @@ impl<'a, R> Select<'a, R> {
         // in Go (TestPseudoRandomSend).
         let parked = Arc::new(Parked::new());
         let mut selected = None;
-        for i in order {
-            let case = &mut self.cases[i];
-            if case.is_nil() {
-                continue;
-            }
-            match case.register(&parked, i) {
-                Reg::Queued => {}
-                Reg::Completed => {
-                    selected = Some(i);
-                    break;
+        let mut wake = None;
+        {
+            let _locked = LockAll::new(self.cases.iter().filter_map(|c| c.chan_lock()).collect());
+            for i in order {
+                let case = &mut self.cases[i];
+                if case.is_nil() {
+                    continue;
                 }
-                Reg::Stop => break,
+                // SAFETY: `_locked` holds every non-nil case's channel lock,
+                // and no reference into any channel state outlives a call.
+                match unsafe { case.register(&parked, i, &mut wake) } {
+                    Reg::Queued => {}
+                    Reg::Completed => {
+                        selected = Some(i);
+                        break;
+                    }
+                }
             }
+        }
+        if let Some(u) = wake {
+            u.unpark();
         }
         // 4. Wait.
         let outcome = match selected {
@@ -464,6 +499,29 @@ impl<'a, R> Select<'a, R> {
                 let (_, f) = self.timeout.take().expect("only a deadline times out");
                 f()
             }
+        }
+    }
+}
+
+/// The locks of all of a select's channels, taken in address order (each
+/// once) so that two selects never deadlock; released on drop, also if a
+/// registration panics.
+struct LockAll<'a>(Vec<(&'a dyn ChanLock, RawGuard)>);
+
+impl<'a> LockAll<'a> {
+    fn new(mut locks: Vec<&'a dyn ChanLock>) -> Self {
+        locks.sort_by_key(|l| l.addr());
+        locks.dedup_by_key(|l| l.addr());
+        LockAll(locks.into_iter().map(|l| (l, l.lock())).collect())
+    }
+}
+
+impl Drop for LockAll<'_> {
+    fn drop(&mut self) {
+        while let Some((l, token)) = self.0.pop() {
+            // SAFETY: `token` is the acquisition `new` made of this lock; the
+            // registrations that used the state have returned.
+            unsafe { l.unlock(token) };
         }
     }
 }
