@@ -483,7 +483,14 @@ impl Worker {
         // S1: announce sleep, S2: look once more, S3: park.
         let idle = &self.rt.idle;
         let me = &self.shared.sleeper;
-        idle.register_sleeper(self.shared.index, me, self.searching.replace(false));
+        let was_searching = self.searching.replace(false);
+        idle.register_sleeper(self.shared.index, me, was_searching);
+        if was_searching && !self.is_active() {
+            // Switched off (set_gomaxprocs) while searching: a notifier may
+            // have relied on us to find shared work we no longer look at, so
+            // hand the duty to an active worker (README, proof point 2).
+            self.rt.notify_one();
+        }
         if self.work_visible() {
             if !idle.unregister_sleeper(self.shared.index, me) {
                 // Someone woke us and counted us as searching.
