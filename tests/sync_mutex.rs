@@ -217,6 +217,30 @@ fn rwmutex_readers_run_together_and_writers_alone() {
     }
     wg.wait();
     assert_eq!(*rw.read(), 500);
+    // Whether readers overlapped above depends on timing (a waiting writer
+    // holds new readers back). Without a writer they must share: each yields
+    // while holding the lock, so another reader gets in.
+    // They start the loop together, so that none finishes before the
+    // others are even spawned.
+    max_readers.store(0, Ordering::SeqCst);
+    let start = WaitGroup::new();
+    start.add(15);
+    for _ in 1..16 {
+        let (rw, inside, max_readers) = (rw.clone(), inside.clone(), max_readers.clone());
+        let start = start.clone();
+        wg.go(move || {
+            start.done();
+            start.wait();
+            for _ in 0..50 {
+                let _g = rw.read();
+                let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max_readers.fetch_max(n, Ordering::SeqCst);
+                go::runtime::gosched();
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+    }
+    wg.wait();
     assert!(max_readers.load(Ordering::SeqCst) > 1, "readers never shared the lock");
 }
 
