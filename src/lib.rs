@@ -39,7 +39,12 @@
 //! For per-goroutine state use [`goroutine_local!`] rather than
 //! `thread_local!`.
 
+pub use go_macros::{defer, go, goroutine, main, make, select, test, waitgroup};
 pub use go_runtime::{
-    Builder, GoroutineLocal, JoinHandle, Result, chan, context, goroutine_local, run, runtime,
-    spawn, sync, time,
+    Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, chan, context,
+    goroutine_local, run, runtime, scope, spawn, sync, time,
 };
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -841,14 +841,34 @@ impl<'a, T: Send> IntoIterator for &'a Receiver<T> {
 }
 
 /// Something a [`Select`] can receive from: a [`Chan`] or a [`Receiver`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a channel to receive from",
+    label = "not a channel",
+    note = "a receive case needs a `Chan<T>` or a `Receiver<T>` (Go's `chan T` or `<-chan T`)"
+)]
 pub trait AsRecv<T> {
     /// The channel.
     fn as_chan(&self) -> &Chan<T>;
 }
 /// Something a [`Select`] can send to: a [`Chan`] or a [`Sender`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a channel to send on",
+    label = "cannot send here",
+    note = "a send case needs a `Chan<T>` or a `Sender<T>`; a `Receiver<T>` is receive-only (Go's `<-chan T`)"
+)]
 pub trait AsSend<T> {
     /// The channel.
     fn as_chan(&self) -> &Chan<T>;
+}
+impl<T, C: AsRecv<T> + ?Sized> AsRecv<T> for &C {
+    fn as_chan(&self) -> &Chan<T> {
+        (**self).as_chan()
+    }
+}
+impl<T, C: AsSend<T> + ?Sized> AsSend<T> for &C {
+    fn as_chan(&self) -> &Chan<T> {
+        (**self).as_chan()
+    }
 }
 impl<T> AsRecv<T> for Chan<T> {
     fn as_chan(&self) -> &Chan<T> {

@@ -1,0 +1,288 @@
+//! `go!(f(x))` and the `go` statements of `waitgroup!`: evaluate the
+//! function, the receiver and the arguments now, in the caller (GO_SEMANTICS
+//! 7), and run the call in a new goroutine.
+//!
+//! Parse: one expression. Validate: it is a call, a method call, a block, a
+//! `move` closure or a macro call (Go: `expression in go must be function
+//! call`); no `&mut` argument; inline bodies pass the data-race check
+//! (`race.rs`). Expand: one hidden `let` per operand, in source order, then
+//! the spawn of a `move` closure that makes the call.
+//!
+//! Capture rules of a detached goroutine (`go!`):
+//! - `&x` (and a receiver that is a place, such as `wg` in `wg.wait()`):
+//!   `x` must be a `SharedHandle`; the goroutine gets its own clone and the
+//!   call gets `&clone`, so Go's `go worker(i, &wg)` ports unchanged.
+//!   Anything else is an error that names `x`: the goroutine may outlive it.
+//! - Any other argument is moved in, and must be `Send` (checked on the
+//!   argument's own tokens so the error points there).
+//!
+//! A scoped goroutine (`waitgroup!`) may borrow, so its operands are plain
+//! values: `&x` is a reference, a place receiver is borrowed.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, Ident};
+
+use crate::race;
+use crate::util::hidden;
+
+/// Where the goroutine goes.
+#[derive(Clone, Copy)]
+pub(crate) enum Mode<'a> {
+    /// `go!`: a detached goroutine; evaluates to its `JoinHandle`.
+    Detached,
+    /// A `go` statement in `waitgroup!`, joined by the scope named here.
+    /// `inner` holds the names bound inside the `waitgroup!` block: a go
+    /// block moves those in (they end before the scope does) and borrows
+    /// every other variable it uses (Go's closures share them).
+    Scoped(&'a Ident, &'a std::collections::HashSet<String>),
+}
+
+/// The entry point of `go!`.
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    if input.is_empty() {
+        return crate::util::expr_fallback(vec![syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "missing function call in go: write `go!(f(x))`, `go!({ ... })` or `go!(move || ...)`",
+        )]);
+    }
+    let expr: Expr = match syn::parse2(input) {
+        Ok(e) => e,
+        Err(e) => return crate::util::expr_fallback(vec![e]),
+    };
+    let mut errors = Vec::new();
+    let out = spawn(&expr, Mode::Detached, &mut errors);
+    if errors.is_empty() { out } else { crate::util::expr_fallback(errors) }
+}
+
+/// Expands the operand of a go statement; problems go to `errors`.
+pub(crate) fn spawn(expr: &Expr, mode: Mode<'_>, errors: &mut Vec<syn::Error>) -> TokenStream {
+    match expr {
+        Expr::Paren(p) => spawn(&p.expr, mode, errors),
+        Expr::Call(call) => {
+            let mut lets = Vec::new();
+            let f = hidden("__go_f");
+            let mut func = &*call.func;
+            while let Expr::Paren(p) = func {
+                func = &p.expr;
+            }
+            lets.push(quote! { let #f = #func; });
+            let args = capture_args(call.args.iter(), mode, &mut lets, errors);
+            finish(&lets, quote! { #f(#(#args),*) }, mode)
+        }
+        Expr::MethodCall(m) => {
+            let mut lets = Vec::new();
+            let r = hidden("__go_recv");
+            lets.push(capture_receiver(&m.receiver, &r, mode));
+            let args = capture_args(m.args.iter(), mode, &mut lets, errors);
+            let (method, turbofish) = (&m.method, &m.turbofish);
+            finish(&lets, quote! { #r.#method #turbofish (#(#args),*) }, mode)
+        }
+        Expr::Closure(c) => {
+            if c.asyncness.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    c.asyncness,
+                    "a goroutine runs ordinary blocking code, not a future: remove `async`",
+                ));
+            }
+            if !c.inputs.is_empty() {
+                errors.push(syn::Error::new_spanned(
+                    &c.inputs,
+                    "a goroutine's closure takes no parameters; pass values with a call, \
+                     `go!((move |x| ...)(value))`, or capture them",
+                ));
+            }
+            if c.capture.is_none() && matches!(mode, Mode::Detached) {
+                errors.push(syn::Error::new_spanned(
+                    c.inputs_begin,
+                    "a goroutine may outlive the function that starts it, so its closure must \
+                     own what it captures: write `move || ...` (share values through handles \
+                     such as `Arc` or `WaitGroup`)",
+                ));
+            }
+            race::check(race::Body::Expr(&c.body), Default::default(), errors);
+            match mode {
+                Mode::Detached => quote! { ::go::__private::spawn(#c) },
+                Mode::Scoped(scope, _) => {
+                    let g = hidden("__go_closure");
+                    quote! {{
+                        let #g = #c;
+                        #scope.go(::go::__private::discard(#g));
+                    }}
+                }
+            }
+        }
+        Expr::Block(_) | Expr::Unsafe(_) => {
+            race::check(race::Body::Expr(expr), Default::default(), errors);
+            match mode {
+                Mode::Detached => quote! { ::go::__private::spawn(move || #expr) },
+                Mode::Scoped(scope, inner) => {
+                    let borrows = race::free_names(expr)
+                        .into_iter()
+                        .filter(|n| {
+                            // The scope itself (used by nested go statements)
+                            // and other hidden names are the expansion's.
+                            let name = n.to_string();
+                            !inner.contains(&name) && !name.starts_with("__go_")
+                        })
+                        .map(|n| quote! { let #n = &#n; });
+                    quote! {{
+                        #(#borrows)*
+                        #scope.go(::go::__private::discard(move || #expr));
+                    }}
+                }
+            }
+        }
+        Expr::Macro(_) => match mode {
+            Mode::Detached => quote! { ::go::__private::spawn(move || { #expr }) },
+            Mode::Scoped(scope, _) => {
+                quote! { #scope.go(::go::__private::discard(move || #expr)); }
+            }
+        },
+        Expr::Async(_) => {
+            errors.push(syn::Error::new_spanned(
+                expr,
+                "a goroutine runs ordinary blocking code, not a future: use a block `{ ... }` \
+                 instead of `async { ... }`",
+            ));
+            TokenStream::new()
+        }
+        _ => {
+            let mut msg = "expression in go must be function call".to_string();
+            if let Expr::Path(p) = expr {
+                msg += &format!(": call it, `go!({}())`", tokens(p));
+            }
+            errors.push(syn::Error::new_spanned(expr, msg));
+            TokenStream::new()
+        }
+    }
+}
+
+/// The `let`s, then the spawn of the call.
+fn finish(lets: &[TokenStream], call: TokenStream, mode: Mode<'_>) -> TokenStream {
+    match mode {
+        Mode::Detached => quote! {{
+            #(#lets)*
+            ::go::__private::spawn(move || #call)
+        }},
+        Mode::Scoped(scope, _) => quote! {{
+            #(#lets)*
+            #scope.go(::go::__private::discard(move || #call));
+        }},
+    }
+}
+
+/// Evaluates each argument into a hidden `let`; returns how the call uses it.
+fn capture_args<'a>(
+    args: impl Iterator<Item = &'a Expr>,
+    mode: Mode<'_>,
+    lets: &mut Vec<TokenStream>,
+    errors: &mut Vec<syn::Error>,
+) -> Vec<TokenStream> {
+    let mut uses = Vec::new();
+    for (i, arg) in args.enumerate() {
+        let a = hidden(&format!("__go_a{i}"));
+        match (mode, arg) {
+            (Mode::Scoped(..), _) => {
+                lets.push(quote! { let #a = #arg; });
+                uses.push(quote! { #a });
+            }
+            (Mode::Detached, Expr::Reference(r)) if r.mutability.is_some() => {
+                errors.push(syn::Error::new_spanned(
+                    arg,
+                    format!(
+                        "goroutine captures `{}` by mutable reference: writing it from two \
+                         goroutines is a data race; pass it by value, or share it as a \
+                         `go::sync::Mutex` behind an `Arc`",
+                        tokens(&r.expr)
+                    ),
+                ));
+            }
+            (Mode::Detached, Expr::Reference(r)) => {
+                let shared = share(&r.expr, arg);
+                lets.push(quote! { let #a = #shared; });
+                uses.push(quote! { &#a });
+            }
+            (Mode::Detached, _) => {
+                lets.push(quote_spanned! {arg.span()=>
+                    let #a = ::go::__private::goroutine_arg(#arg);
+                });
+                uses.push(quote! { #a.take() });
+            }
+        }
+    }
+    uses
+}
+
+/// The hidden `let` of a method call's receiver.
+fn capture_receiver(recv: &Expr, r: &Ident, mode: Mode<'_>) -> TokenStream {
+    let place = is_place(recv);
+    match mode {
+        Mode::Scoped(..) if place => quote! { let #r = &#recv; },
+        Mode::Scoped(..) => quote! { let #r = #recv; },
+        Mode::Detached if place => {
+            let shared = share(recv, recv);
+            quote! { let #r = #shared; }
+        }
+        Mode::Detached => quote_spanned! {recv.span()=>
+            let #r = ::go::__private::goroutine_arg(#recv).take();
+        },
+    }
+}
+
+/// A clone of the shared handle `place`, or an error naming it; `at` is
+/// where the error points.
+fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
+    let name = tokens(place);
+    let message = format!(
+        "goroutine captures `{name}` by reference; pass it by value or use a shared handle"
+    );
+    let note = format!(
+        "the goroutine may outlive this function, so it cannot borrow `{name}` (a `{{Self}}`): \
+         pass a clone (`{name}.clone()`), share it through a handle such as `Arc<{{Self}}>`, or \
+         start the goroutine inside `waitgroup! {{ ... }}`, where it may borrow"
+    );
+    let t = hidden("__GoCapture");
+    let call = quote_spanned! {at.span()=> #t::__go_capture(&#place) };
+    quote! {{
+        #[diagnostic::on_unimplemented(
+            message = #message,
+            label = "borrowed by the new goroutine",
+            note = #note,
+        )]
+        trait #t: ::core::marker::Sized {
+            fn __go_capture(&self) -> Self;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T: ::go::__private::SharedHandle> #t for T {
+            fn __go_capture(&self) -> T {
+                ::core::clone::Clone::clone(self)
+            }
+        }
+        #call
+    }}
+}
+
+/// Whether `e` names a place (a variable, field or element) rather than
+/// computing a new value.
+fn is_place(e: &Expr) -> bool {
+    match e {
+        Expr::Path(_) => true,
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr),
+        Expr::Paren(p) => is_place(&p.expr),
+        _ => false,
+    }
+}
+
+/// The source text of `t`, for messages.
+pub(crate) fn tokens(t: &dyn ToTokens) -> String {
+    t.to_token_stream()
+        .to_string()
+        .replace(" . ", ".")
+        .replace(" :: ", "::")
+        .replace(" (", "(")
+        .replace("( ", "(")
+        .replace(" )", ")")
+}

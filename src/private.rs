@@ -1,0 +1,129 @@
+//! What the macros' expansions call. Not public API: names and signatures
+//! may change in any release.
+
+pub use go_runtime::SharedHandle;
+pub use go_runtime::chan::{Chan, Select, select_forever};
+pub use go_runtime::{Scope, scope, spawn};
+
+/// `go!(f(x))`: every by-value argument goes through here, spanned on the
+/// user's tokens, so a non-`Send` one is reported in goroutine terms.
+#[inline]
+pub fn goroutine_arg<T: GoroutineValue>(v: T) -> Arg<T> {
+    Arg(v)
+}
+
+/// An argument checked by [`goroutine_arg`].
+#[derive(Debug)]
+pub struct Arg<T>(T);
+
+impl<T> Arg<T> {
+    /// The argument, inside the goroutine.
+    #[inline]
+    pub fn take(self) -> T {
+        self.0
+    }
+}
+
+// SAFETY: an `Arg<T>` is only ever built by `goroutine_arg`, which requires
+// `T: Send` (through `GoroutineValue`): for a non-`Send` `T` the program does
+// not compile, so every `Arg` that exists holds a `Send` value. The impl
+// exists so that a failed check is reported once, at the argument, rather
+// than a second time by `spawn`'s bound on the whole closure.
+unsafe impl<T> Send for Arg<T> {}
+
+/// The values a goroutine may be given.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to another goroutine",
+    label = "passed to a goroutine here",
+    note = "a goroutine may run on another thread: its arguments must be `Send` (an `Rc` or `RefCell` cannot be shared between goroutines; use `Arc` and `go::sync::Mutex`)"
+)]
+pub trait GoroutineValue {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send> GoroutineValue for T {}
+
+/// A scoped `go` statement's body, its value (if any) dropped.
+#[inline]
+pub fn discard<T>(f: impl FnOnce() -> T + Send) -> impl FnOnce() + Send {
+    move || drop(f())
+}
+
+/// `case v := <-ch` on a closed channel gives Go's zero value.
+#[inline]
+pub fn zero<T: ZeroValue>(got: Option<T>) -> T {
+    got.unwrap_or_else(T::zero)
+}
+
+/// `case v, ok := <-ch`.
+#[inline]
+pub fn zero_ok<T: ZeroValue>(got: Option<T>) -> (T, bool) {
+    match got {
+        Some(v) => (v, true),
+        None => (T::zero(), false),
+    }
+}
+
+/// Types with a Go zero value (`Default`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no zero value for a receive from a closed channel",
+    label = "Go gives the zero value here when the channel is closed",
+    note = "implement `Default` for `{Self}`, or write `case <-ch` and receive with `go::chan::Select`, whose handlers get an `Option`"
+)]
+pub trait ZeroValue {
+    /// The zero value.
+    fn zero() -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Default> ZeroValue for T {
+    #[inline]
+    fn zero() -> Self {
+        T::default()
+    }
+}
+
+/// `defer!`: runs its closure when dropped, at the end of the enclosing
+/// block, also while unwinding.
+pub struct Defer<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> std::fmt::Debug for Defer<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Defer")
+    }
+}
+
+impl<F: FnOnce()> Defer<F> {
+    /// Schedules `f`.
+    #[inline]
+    pub fn new(f: F) -> Self {
+        Defer(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for Defer<F> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+/// `#[go::main]` and `#[go::test]`: runs `f` as the main goroutine.
+#[track_caller]
+pub fn main_entry<T: Send + 'static>(
+    gomaxprocs: Option<usize>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    if let Some(n) = gomaxprocs {
+        go_runtime::runtime::set_gomaxprocs(n);
+    }
+    go_runtime::run(f)
+}
+
+/// A value of any type, for the expansion of a macro that reported an
+/// error, so that only that error shows. Never runs: the program does not
+/// compile.
+pub fn fallback<T>() -> T {
+    unreachable!("expansion of a macro that reported a compile error")
+}
