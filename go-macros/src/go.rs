@@ -205,9 +205,8 @@ fn capture_args<'a>(
                 uses.push(quote! { &#a });
             }
             (Mode::Detached, _) => {
-                lets.push(quote_spanned! {arg.span()=>
-                    let #a = ::go::__private::goroutine_arg(#arg);
-                });
+                let sent = send(arg);
+                lets.push(quote! { let #a = #sent; });
                 uses.push(quote! { #a.take() });
             }
         }
@@ -225,9 +224,10 @@ fn capture_receiver(recv: &Expr, r: &Ident, mode: Mode<'_>) -> TokenStream {
             let shared = share(recv, recv);
             quote! { let #r = #shared; }
         }
-        Mode::Detached => quote_spanned! {recv.span()=>
-            let #r = ::go::__private::goroutine_arg(#recv).take();
-        },
+        Mode::Detached => {
+            let sent = send(recv);
+            quote! { let #r = #sent.take(); }
+        }
     }
 }
 
@@ -239,11 +239,14 @@ fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
         "goroutine captures `{name}` by reference; pass it by value or use a shared handle"
     );
     let note = format!(
-        "the goroutine may outlive this function, so it cannot borrow `{name}` (a `{{Self}}`): \
-         pass a clone (`{name}.clone()`), share it through a handle such as `Arc<{{Self}}>`, or \
-         start the goroutine inside `waitgroup! {{ ... }}`, where it may borrow"
+        "the goroutine may outlive this function, so it cannot borrow `{name}`: pass a clone \
+         (`{name}.clone()`), share it through a handle such as `Arc<T>` (a `RefCell` cannot be \
+         shared between goroutines: use `go::sync::Mutex`), or start the goroutine inside \
+         `waitgroup! {{ ... }}`, where it may borrow"
     );
-    let t = hidden("__GoCapture");
+    // Named for the help line rustc adds ("the trait `SharedHandle` is not
+    // implemented for ..."); hygiene keeps it apart from the real one.
+    let t = hidden("SharedHandle");
     let call = quote_spanned! {at.span()=> #t::__go_capture(&#place) };
     quote! {{
         #[diagnostic::on_unimplemented(
@@ -264,6 +267,36 @@ fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
     }}
 }
 
+/// `value`, moved into the goroutine, or an error naming it if it is not
+/// `Send`.
+fn send(value: &Expr) -> TokenStream {
+    let name = tokens(value);
+    let message = format!(
+        "goroutine captures `{name}`, a `{{Self}}`, which cannot be sent to another goroutine"
+    );
+    let note = "a goroutine may run on another thread, so what it is given must be `Send`: an \
+                `Rc` or a `RefCell` cannot be shared between goroutines; use `Arc` and \
+                `go::sync::Mutex` (or an atomic) instead";
+    // Named for rustc's help line, "the trait `Send` is not implemented".
+    let t = hidden("Send");
+    // The method's name shows in rustc's notes when the argument is used
+    // again after this move.
+    let call = quote_spanned! {value.span()=> #t::moved_into_goroutine(#value) };
+    quote! {{
+        #[diagnostic::on_unimplemented(message = #message, label = "not `Send`", note = #note)]
+        trait #t: ::core::marker::Sized {
+            fn moved_into_goroutine(self) -> ::go::__private::Arg<Self>;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<T: ::core::marker::Send> #t for T {
+            fn moved_into_goroutine(self) -> ::go::__private::Arg<T> {
+                ::go::__private::goroutine_arg(self)
+            }
+        }
+        #call
+    }}
+}
+
 /// Whether `e` names a place (a variable, field or element) rather than
 /// computing a new value.
 fn is_place(e: &Expr) -> bool {
@@ -276,13 +309,24 @@ fn is_place(e: &Expr) -> bool {
     }
 }
 
-/// The source text of `t`, for messages.
+/// The source text of `t`, for messages: spaces kept only between words
+/// and after commas.
 pub(crate) fn tokens(t: &dyn ToTokens) -> String {
-    t.to_token_stream()
-        .to_string()
-        .replace(" . ", ".")
-        .replace(" :: ", "::")
-        .replace(" (", "(")
-        .replace("( ", "(")
-        .replace(" )", ")")
+    let s = t.to_token_stream().to_string();
+    let chars: Vec<char> = s.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '"';
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let (prev, next) = (i.checked_sub(1).map(|j| chars[j]), chars.get(i + 1));
+            let keep = matches!(prev, Some(',' | '=' | '|' | '>'))
+                || matches!(next, Some('=' | '|'))
+                || (prev.is_some_and(word) && next.is_some_and(|&n| word(n)));
+            if !keep {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }

@@ -147,7 +147,7 @@ fn send_check(name: &str, ty: &Type) -> TokenStream {
     let note = "a goroutine may run on another thread: its parameters must be `Send` (an `Rc` \
                 or `RefCell` cannot be shared between goroutines; use `Arc` and \
                 `go::sync::Mutex`)";
-    let (t, f) = (hidden("__GoParam"), hidden("__go_check"));
+    let (t, f) = (hidden("Send"), hidden("goroutine_parameter"));
     let call = quote_spanned! {ty.span()=> #f::<#ty>() };
     quote! {
         {
@@ -168,7 +168,7 @@ fn handle_check(name: &str, ty: &Type) -> TokenStream {
     let note = "a goroutine may outlive its caller's borrows: take the value by value, or \
                 share it through a handle (`Arc<T>`, `WaitGroup`, `Chan<T>`, `Context`; \
                 implement `go::SharedHandle` for your own)";
-    let (t, f) = (hidden("__GoHandle"), hidden("__go_check"));
+    let (t, f) = (hidden("SharedHandle"), hidden("goroutine_parameter"));
     let call = quote_spanned! {ty.span()=> #f::<#ty>() };
     quote! {
         {

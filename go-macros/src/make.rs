@@ -26,7 +26,15 @@ impl Parse for Make {
         let is_chan = input.peek(syn::Ident) && input.fork().parse::<syn::Ident>()? == "chan";
         if !is_chan {
             let what: TokenStream = start.parse()?;
-            let text = crate::go::tokens(&what);
+            // The type part: up to a top-level comma.
+            let ty: TokenStream = what
+                .clone()
+                .into_iter()
+                .take_while(
+                    |tt| !matches!(tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
+                )
+                .collect();
+            let text = crate::go::tokens(&ty);
             let hint = if text.starts_with('[') {
                 "; for a slice use `vec![zero; n]` or `Vec::with_capacity(n)`"
             } else if text.starts_with("map") {

@@ -238,15 +238,19 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             Arm::Case { head, body } => {
                 let v = format_ident!("C{}", case_no, span = Span::mixed_site());
                 let p = format_ident!("T{}", case_no, span = Span::mixed_site());
-                let op = hidden(&format!("__go_op{case_no}"));
+                // Spanned on the user's operand (so an operand that is not a
+                // channel is reported there); no user code names it.
+                let op = syn::Ident::new(&format!("__go_op{case_no}"), chan_span(head));
                 case_no += 1;
                 variants.push(quote! { #v(#p) });
                 params.push(p);
                 match &**head {
                     Head::Recv { chan, value, ok } => {
-                        lets.push(quote_spanned! {chan.span()=> let #op = &(#chan); });
-                        builder.push(quote_spanned! {chan.span()=> .recv(#op, #sel_enum::#v) });
-                        let got = hidden("__go_got");
+                        lets.push(quote! { let #op = &(#chan); });
+                        builder.push(quote! { .recv(#op, #sel_enum::#v) });
+                        // Spanned on the user's target, so a missing zero
+                        // value is reported there.
+                        let got = syn::Ident::new("__go_got", target_span(value.as_ref(), chan));
                         let take = recv_bindings(&got, value.as_ref(), ok.as_ref());
                         match_arms.push(quote! { #sel_enum::#v(#got) => { #take #body } });
                     }
@@ -272,26 +276,38 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     }}
 }
 
+/// The span of a case's channel operand.
+fn chan_span(head: &Head) -> Span {
+    match head {
+        Head::Recv { chan, .. } | Head::Send { chan, .. } => chan.span(),
+    }
+}
+
+/// The span of a receive's first target, else of its channel.
+fn target_span(value: Option<&Target>, chan: &Expr) -> Span {
+    match value {
+        Some(Target::Bind(p)) => p.span(),
+        Some(Target::Assign(e)) => e.span(),
+        None => chan.span(),
+    }
+}
+
 /// The statements that bind or assign what a receive case got (`got` is an
 /// `Option<T>`: `None` when the channel is closed).
 fn recv_bindings(got: &syn::Ident, value: Option<&Target>, ok: Option<&Target>) -> TokenStream {
     let Some(value) = value else {
         return quote! { let _ = #got; };
     };
-    let vspan = match value {
-        Target::Bind(p) => p.span(),
-        Target::Assign(e) => e.span(),
-    };
     match ok {
         None => {
-            let zero = quote_spanned! {vspan=> ::go::__private::zero(#got) };
+            let zero = quote! { ::go::__private::zero(#got) };
             match value {
                 Target::Bind(p) => quote! { let #p = #zero; },
                 Target::Assign(e) => quote! { #e = #zero; },
             }
         }
         Some(ok) => {
-            let pair = quote_spanned! {vspan=> ::go::__private::zero_ok(#got) };
+            let pair = quote! { ::go::__private::zero_ok(#got) };
             let (v, k) = (hidden("__go_v"), hidden("__go_ok"));
             let assign = |t: &Target, from: &syn::Ident| match t {
                 Target::Bind(p) => quote! { let #p = #from; },

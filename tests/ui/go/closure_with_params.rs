@@ -1,0 +1,3 @@
+fn main() {
+    go::go!(move |x: i32| println!("{x}"));
+}

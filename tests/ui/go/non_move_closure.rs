@@ -1,0 +1,4 @@
+fn main() {
+    let name = String::from("gopher");
+    go::go!(|| println!("hello {name}"));
+}

@@ -1,0 +1,6 @@
+#[go::goroutine]
+async fn fetch(id: u32) -> u32 {
+    id
+}
+
+fn main() {}

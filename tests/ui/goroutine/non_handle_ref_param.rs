@@ -1,0 +1,6 @@
+#[go::goroutine]
+fn total(xs: &Vec<u64>) -> u64 {
+    xs.iter().sum()
+}
+
+fn main() {}

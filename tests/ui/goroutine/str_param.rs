@@ -1,0 +1,6 @@
+#[go::goroutine]
+fn greet(name: &str) {
+    println!("Hello {name}");
+}
+
+fn main() {}

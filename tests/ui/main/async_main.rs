@@ -1,0 +1,2 @@
+#[go::main]
+async fn main() {}

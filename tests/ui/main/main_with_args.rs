@@ -1,0 +1,4 @@
+#[go::main]
+fn main(args: Vec<String>) {
+    println!("{args:?}");
+}

@@ -1,0 +1,2 @@
+#[go::main(threads = 4)]
+fn main() {}

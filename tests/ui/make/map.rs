@@ -1,0 +1,3 @@
+fn main() {
+    let _m = go::make!(map[string]int);
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _c: go::chan::Chan<i32> = go::make!(chan);
+}

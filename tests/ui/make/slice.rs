@@ -1,0 +1,3 @@
+fn main() {
+    let _s = go::make!([]int, 3);
+}
