@@ -1,22 +1,24 @@
-//! The tutorial's WaitGroup example (section 6), on goroutines.
+//! The demo: the tutorial's WaitGroup example (section 6), then a hundred
+//! thousand goroutines sleeping at once.
 //!
 //! ```text
 //! cargo run --example hello
 //! ```
 
 use go::sync::WaitGroup;
+use go::{defer, go, time};
 
-fn worker(id: u32, wg: WaitGroup) {
+fn worker(id: u32, wg: &WaitGroup) {
+    defer!(wg.done());
     println!("Worker {id} started");
-    wg.done();
 }
 
+#[go::main]
 fn main() {
     let wg = WaitGroup::new();
     for i in 1..=3 {
         wg.add(1);
-        let wg = wg.clone();
-        go::spawn(move || worker(i, wg));
+        go!(worker(i, &wg));
     }
     wg.wait();
     println!("All workers finished");
@@ -25,7 +27,7 @@ fn main() {
     let start = std::time::Instant::now();
     let wg = WaitGroup::new();
     for _ in 0..100_000 {
-        wg.go(|| go::time::sleep(10 * go::time::MILLISECOND));
+        wg.go(|| time::sleep(10 * time::MILLISECOND));
     }
     wg.wait();
     println!(
