@@ -5,26 +5,28 @@
 //!
 //! | Go | here |
 //! |---|---|
-//! | `go f(x)` | [`spawn`] (returns a [`JoinHandle`]; drop it to detach), [`Builder`] |
-//! | `chan T`, `select` | [`chan::Chan`], [`chan::Select`] |
-//! | `sync` | [`sync::WaitGroup`], [`sync::Mutex`], [`sync::RwMutex`], [`sync::Once`], [`sync::Cond`] |
+//! | `go f(x, &wg)` | [`go!`]`(f(x, &wg))`; [`spawn`] returns a [`JoinHandle`] (drop it to detach), [`Builder`] |
+//! | `defer wg.Done()` | [`defer!`]`(wg.done())` |
+//! | `chan T`, `make(chan T, n)`, `select` | [`chan::Chan`], [`make!`]`(chan T, n)`, [`select!`] / [`chan::Select`] |
+//! | `sync` | [`sync::WaitGroup`], [`waitgroup!`], [`sync::Mutex`], [`sync::RwMutex`], [`sync::Once`], [`sync::Cond`] |
 //! | `time` | [`time::sleep`], [`time::after`], [`time::Timer`], [`time::Ticker`] |
 //! | `context` | [`context::with_cancel`], [`context::with_timeout`], ... |
 //! | `runtime` | [`runtime::gosched`], [`runtime::gomaxprocs`], [`runtime::blocking`] |
+//! | `func main` | [`macro@main`], and [`macro@test`] for tests |
 //!
 //! ```
 //! use go::sync::WaitGroup;
+//! use go::{defer, go};
 //!
-//! fn worker(id: u32, wg: WaitGroup) {
+//! fn worker(id: u32, wg: &WaitGroup) {
+//!     defer!(wg.done());
 //!     println!("Worker {id} started");
-//!     wg.done();
 //! }
 //!
 //! let wg = WaitGroup::new();
 //! for i in 1..=3 {
 //!     wg.add(1);
-//!     let wg = wg.clone();
-//!     go::spawn(move || worker(i, wg));
+//!     go!(worker(i, &wg));
 //! }
 //! wg.wait();
 //! println!("All workers finished");

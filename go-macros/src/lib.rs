@@ -70,6 +70,13 @@ pub fn go(input: TokenStream) -> TokenStream {
 
 /// Go's `select` statement, in Go's own words.
 ///
+/// | Go | Rust |
+/// |---|---|
+/// | `case v := <-ch:` | `case v := <-ch => ...,` |
+/// | `case ch <- x:` | `case ch <- x => ...,` |
+/// | `case <-time.After(d):` | `case <-time::after(d) => ...,` |
+/// | `default:` | `default => ...,` |
+///
 /// ```text
 /// select! {
 ///     case v := <-ch => ...,       // v is Go's zero value (Default) if ch is closed
@@ -143,7 +150,8 @@ pub fn defer(input: TokenStream) -> TokenStream {
     defer::expand(input.into()).into()
 }
 
-/// Go's `make` for channels: `make!(chan T)` is unbuffered,
+/// Go's `make` for channels: `ch := make(chan int, 2)` is
+/// `let ch = make!(chan i32, 2);`. `make!(chan T)` is unbuffered,
 /// `make!(chan T, n)` buffers `n` values; `make!(chan struct{})` is a
 /// `Chan<()>`.
 ///
@@ -165,6 +173,18 @@ pub fn make(input: TokenStream) -> TokenStream {
 /// function's locals (as with `std::thread::scope`). If any of them
 /// panics, the block waits for all, then re-raises the first panic. The
 /// block's value is the macro's value.
+///
+/// ```text
+/// var wg sync.WaitGroup              waitgroup! {
+/// for _, c := range chunks {             for c in data.chunks(3) {
+///     wg.Add(1)                              go add_squares(c, &total);
+///     go func(c []int) {                 }
+///         defer wg.Done()            }
+///         addSquares(c, &total)
+///     }(c)
+/// }
+/// wg.Wait()
+/// ```
 ///
 /// `go f(a, &b);` evaluates `f` and its arguments now (a `&b` argument is a
 /// borrow); `go { ... };` runs a block (a `move` closure: borrow first with
@@ -192,7 +212,8 @@ pub fn waitgroup(input: TokenStream) -> TokenStream {
     waitgroup::expand(input.into()).into()
 }
 
-/// Checks at compile time that a fn can be a goroutine's body: not `async`,
+/// Go's `func worker(id int, wg *sync.WaitGroup)`, checked: `#[goroutine]`
+/// verifies at compile time that a fn can be a goroutine's body: not `async`,
 /// no borrowed parameters except `&` shared handles, `Send` parameters, no
 /// writes to `static`s. It does not change what a call does: `go!(f(x))`
 /// starts the goroutine, `f(x)` still just calls `f`.
@@ -216,7 +237,7 @@ pub fn goroutine(attr: TokenStream, item: TokenStream) -> TokenStream {
     goroutine::expand(attr.into(), item.into()).into()
 }
 
-/// Runs `main` as goroutine 1 of the global runtime. When it returns the
+/// Go's `func main()`: runs `main` as goroutine 1 of the global runtime. When it returns the
 /// process exits, even if other goroutines are still running (GO_SEMANTICS
 /// 9). Option: `gomaxprocs = N`.
 ///
@@ -233,7 +254,7 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(entry::Kind::Main, attr.into(), item.into()).into()
 }
 
-/// A `#[test]` whose body runs as a goroutine (joined, so a panic fails the
+/// Go's `func TestX(t *testing.T)`: a `#[test]` whose body runs as a goroutine (joined, so a panic fails the
 /// test). Option: `gomaxprocs = N`.
 ///
 /// ```
