@@ -1,4 +1,4 @@
-//! GO_SEMANTICS 9: when `main` returns the program exits at once, even if
+//! `#[go::main]` runs `main` as goroutine 1. GO_SEMANTICS 9: when `main` returns the program exits at once, even if
 //! other goroutines are still running; their deferred calls do not run.
 //!
 //! ```go
@@ -23,5 +23,6 @@ fn main() {
         }
     });
     time::sleep(10 * time::MILLISECOND);
+    println!("main is goroutine {}", go::runtime::goroutine_id().unwrap_or(0));
     println!("main returns");
 }

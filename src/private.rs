@@ -1,6 +1,8 @@
 //! What the macros' expansions call. Not public API: names and signatures
 //! may change in any release.
 
+use std::cell::Cell;
+
 pub use go_runtime::SharedHandle;
 pub use go_runtime::chan::{Chan, Select, select_forever};
 pub use go_runtime::{Scope, scope, spawn};
@@ -10,6 +12,78 @@ pub use go_runtime::{Scope, scope, spawn};
 #[inline]
 pub fn goroutine_arg<T: GoroutineValue>(v: T) -> Arg<T> {
     Arg(v)
+}
+
+/// `go!`'s capture of one operand, resolved by the type at the call site
+/// (autoref specialization): a reference to a shared handle (`&H`, `&&H`)
+/// becomes a clone of the handle; anything else is moved in as it is.
+pub struct Probe<T>(Cell<Option<T>>);
+
+impl<T> std::fmt::Debug for Probe<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+impl<T> Probe<T> {
+    /// Wraps an operand.
+    #[inline]
+    pub fn new(v: T) -> Self {
+        Probe(Cell::new(Some(v)))
+    }
+
+    fn take(&self) -> T {
+        self.0.take().expect("a go! operand is captured once")
+    }
+}
+
+/// First choice: the operand is a reference to a shared handle.
+pub trait ProbeHandle {
+    /// The handle.
+    type Out;
+    /// A clone of the handle.
+    fn go_capture(&self) -> Self::Out;
+}
+
+impl<H: SharedHandle> ProbeHandle for Probe<&H> {
+    type Out = H;
+    #[inline]
+    fn go_capture(&self) -> H {
+        self.take().clone()
+    }
+}
+
+/// First choice too: a reference to a reference to a shared handle (a
+/// `wg: &WaitGroup` parameter named as a receiver).
+pub trait ProbeHandleRef {
+    /// The handle.
+    type Out;
+    /// A clone of the handle.
+    fn go_capture(&self) -> Self::Out;
+}
+
+impl<H: SharedHandle> ProbeHandleRef for Probe<&&H> {
+    type Out = H;
+    #[inline]
+    fn go_capture(&self) -> H {
+        (*self.take()).clone()
+    }
+}
+
+/// Otherwise: the operand itself (found one autoref later).
+pub trait ProbeValue {
+    /// The operand's type.
+    type Out;
+    /// The operand.
+    fn go_capture(&self) -> Self::Out;
+}
+
+impl<T> ProbeValue for &Probe<T> {
+    type Out = T;
+    #[inline]
+    fn go_capture(&self) -> T {
+        self.take()
+    }
 }
 
 /// An argument checked by [`goroutine_arg`].

@@ -148,12 +148,12 @@ fn claim_bounded_worker_pool() {
     assert!((1..=4).contains(&busy), "{lines:?}");
 }
 
-/// GO_SEMANTICS 9: main returning ends the program at once; the running
-/// goroutine's deferred call never runs.
+/// `#[go::main]` is goroutine 1; GO_SEMANTICS 9: main returning ends the
+/// program at once, and the running goroutine's deferred call never runs.
 #[test]
 fn item_9_main_returning_exits_at_once() {
     let start = Instant::now();
-    assert_eq!(run("main_exits"), ["main returns"]);
+    assert_eq!(run("main_exits"), ["main is goroutine 1", "main returns"]);
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 

@@ -422,3 +422,26 @@ fn go_test_runs_as_a_goroutine() {
 fn go_test_with_options() {
     assert_eq!(go::runtime::gomaxprocs(), 1);
 }
+
+/// Go's `func spawnWorkers(wg *sync.WaitGroup) { go worker(i, wg) }`: a
+/// handle held by reference is shared the same way (`&wg` clones the
+/// handle behind the reference), and works as a receiver.
+#[test]
+fn go_passes_on_handles_held_by_reference() {
+    fn spawn_workers(wg: &WaitGroup, sum: &Arc<AtomicU64>, done: &Chan<()>) {
+        for i in 1..=10 {
+            wg.add(1);
+            go!(worker(i, &wg, &sum));
+        }
+        // A receiver held by reference.
+        let waiter = go!(wg.wait());
+        waiter.join().unwrap();
+        go!(done.close());
+    }
+    let wg = WaitGroup::new();
+    let sum = Arc::new(AtomicU64::new(0));
+    let done = make!(chan());
+    spawn_workers(&wg, &sum, &done);
+    assert_eq!(done.recv(), None);
+    assert_eq!(sum.load(Ordering::Relaxed), 55);
+}

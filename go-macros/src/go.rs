@@ -247,7 +247,8 @@ fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
     // Named for the help line rustc adds ("the trait `SharedHandle` is not
     // implemented for ..."); hygiene keeps it apart from the real one.
     let t = hidden("SharedHandle");
-    let call = quote_spanned! {at.span()=> #t::__go_capture(&#place) };
+    let probe = probe(quote! { &#place }, at.span());
+    let call = quote_spanned! {at.span()=> #t::shared_with_goroutine(#probe) };
     quote! {{
         #[diagnostic::on_unimplemented(
             message = #message,
@@ -255,16 +256,31 @@ fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
             note = #note,
         )]
         trait #t: ::core::marker::Sized {
-            fn __go_capture(&self) -> Self;
+            fn shared_with_goroutine(self) -> Self;
         }
         #[diagnostic::do_not_recommend]
         impl<T: ::go::__private::SharedHandle> #t for T {
-            fn __go_capture(&self) -> T {
-                ::core::clone::Clone::clone(self)
+            fn shared_with_goroutine(self) -> T {
+                self
             }
         }
         #call
     }}
+}
+
+/// `operand` through `go::__private::Probe`: a reference to a shared handle
+/// comes out as a clone of the handle, anything else as itself.
+/// The block's braces carry `span`, so an unmet bound on the result is
+/// reported at the user's operand.
+fn probe(operand: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    let body = quote! {
+        #[allow(unused_imports)]
+        use ::go::__private::{ProbeHandle as _, ProbeHandleRef as _, ProbeValue as _};
+        (&::go::__private::Probe::new(#operand)).go_capture()
+    };
+    let mut g = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+    g.set_span(span);
+    proc_macro2::TokenTree::Group(g).into()
 }
 
 /// `value`, moved into the goroutine, or an error naming it if it is not
