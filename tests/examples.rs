@@ -18,14 +18,17 @@ fn run(name: &str) -> Vec<String> {
         .expect("target directory")
         .join("examples");
     let exe: PathBuf = dir.join(name);
-    if !exe.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "--quiet", "--example", name])
-            .status()
-            .expect("run cargo build");
-        assert!(st.success(), "building example {name} failed");
+    // `cargo test` builds the examples first; a filtered run
+    // (`cargo test --test examples`) may not have, or may hold stale ones.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let release = dir.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "release");
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "--example", name]);
+    if release {
+        build.arg("--release");
     }
+    let st = build.status().expect("run cargo build");
+    assert!(st.success(), "building example {name} failed");
     let out = Command::new(&exe).output().expect("run the example");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
