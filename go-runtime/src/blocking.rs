@@ -36,6 +36,14 @@ struct Pool {
     cv: Condvar,
 }
 
+/// Helper threads alive (busy or idle), for deadlock detection.
+static HELPERS_ALIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Helper threads alive.
+pub(crate) fn helpers_alive() -> usize {
+    HELPERS_ALIVE.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// How long an idle helper waits for work before it exits.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
@@ -53,9 +61,13 @@ impl Pool {
             return;
         }
         drop(st);
+        HELPERS_ALIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::thread::Builder::new()
             .name("go-blocking".into())
-            .spawn(move || self.helper())
+            .spawn(move || {
+                self.helper();
+                HELPERS_ALIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            })
             .unwrap_or_else(|e| panic!("go: cannot start a blocking-call helper thread: {e}"));
     }
 
@@ -129,7 +141,7 @@ where
     let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) };
     pool().submit(job);
     while !finished.load(Ordering::Acquire) {
-        park::park();
+        park::park(park::WaitReason::Syscall);
     }
     let outcome = result.lock().take();
     match outcome.expect("the helper stored a result") {

@@ -28,6 +28,7 @@ pub mod chan;
 pub mod context;
 mod coroutine;
 mod handle;
+mod introspect;
 mod local;
 mod panic;
 mod park;

@@ -5,12 +5,131 @@
 //! `park` makes the `park` return at once (one token), and `park` may return
 //! spuriously. Every wait loop therefore re-checks its condition.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::Thread;
 use std::time::Instant;
 
 use crate::coroutine::{GRef, Suspend};
 use crate::scheduler::{self, worker};
 use crate::time::timers::Fire;
+
+/// Why a goroutine (or thread) is parked: the state Go's goroutine dumps
+/// print (GO_SEMANTICS 59), and whether deadlock detection may count it as
+/// stuck for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Not parked (running or runnable).
+    None = 0,
+    /// A channel receive.
+    ChanReceive,
+    /// A channel send.
+    ChanSend,
+    /// A receive from a nil channel: never completes.
+    ChanReceiveNil,
+    /// A send to a nil channel: never completes.
+    ChanSendNil,
+    /// A `select` with at least one channel case.
+    Select,
+    /// `select {}`, or a select over nil channels only.
+    SelectNoCases,
+    /// `Mutex::lock`.
+    SyncMutexLock,
+    /// `RwMutex::write`.
+    SyncRwMutexLock,
+    /// `RwMutex::read`.
+    SyncRwMutexRLock,
+    /// `WaitGroup::wait`.
+    SyncWaitGroupWait,
+    /// `Cond::wait`.
+    SyncCondWait,
+    /// `Semaphore::acquire`, `Once` (Go's `semacquire`).
+    Semacquire,
+    /// `JoinHandle::join` (waiting for another goroutine to finish).
+    Join,
+    /// `time::sleep`, or any wait with a deadline (a timer will wake it).
+    Sleep,
+    /// `runtime::blocking`: a helper thread is running its call.
+    Syscall,
+}
+
+impl WaitReason {
+    const ALL: [WaitReason; 16] = [
+        WaitReason::None,
+        WaitReason::ChanReceive,
+        WaitReason::ChanSend,
+        WaitReason::ChanReceiveNil,
+        WaitReason::ChanSendNil,
+        WaitReason::Select,
+        WaitReason::SelectNoCases,
+        WaitReason::SyncMutexLock,
+        WaitReason::SyncRwMutexLock,
+        WaitReason::SyncRwMutexRLock,
+        WaitReason::SyncWaitGroupWait,
+        WaitReason::SyncCondWait,
+        WaitReason::Semacquire,
+        WaitReason::Join,
+        WaitReason::Sleep,
+        WaitReason::Syscall,
+    ];
+
+    /// Go's name for the state, as in `goroutine 1 [chan receive]:`.
+    ///
+    /// # Example
+    /// ```
+    /// use go::runtime::WaitReason;
+    /// assert_eq!(WaitReason::ChanReceive.as_str(), "chan receive");
+    /// assert_eq!(WaitReason::SyncMutexLock.as_str(), "sync.Mutex.Lock");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "runnable",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::ChanReceiveNil => "chan receive (nil chan)",
+            WaitReason::ChanSendNil => "chan send (nil chan)",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncRwMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncRwMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::Join => "join",
+            WaitReason::Sleep => "sleep",
+            WaitReason::Syscall => "syscall",
+        }
+    }
+
+    /// Whether only another goroutine or thread can end the wait (no timer,
+    /// no helper thread will): the waits deadlock detection counts.
+    pub(crate) fn needs_a_waker(self) -> bool {
+        !matches!(self, WaitReason::None | WaitReason::Sleep | WaitReason::Syscall)
+    }
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        WaitReason::ALL.get(usize::from(v)).copied().unwrap_or(WaitReason::None)
+    }
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Plain threads parked in a runtime primitive with no deadline: they wait
+/// for a goroutine or another thread (deadlock detection counts them).
+static OUTSIDE_PARKED: AtomicUsize = AtomicUsize::new(0);
+/// Wake-ups sent to plain threads (deadlock detection's change detector).
+static OUTSIDE_WAKES: AtomicUsize = AtomicUsize::new(0);
+
+/// (plain threads parked in primitives, wake-ups sent to plain threads).
+pub(crate) fn outside_counts() -> (usize, usize) {
+    (OUTSIDE_PARKED.load(Ordering::SeqCst), OUTSIDE_WAKES.load(Ordering::SeqCst))
+}
 
 /// Wakes one blocked caller: a goroutine or an OS thread.
 #[derive(Debug, Clone)]
@@ -39,17 +158,28 @@ impl Unparker {
                     scheduler::ready(g);
                 }
             }
-            Unparker::Thread(t) => t.unpark(),
+            Unparker::Thread(t) => {
+                OUTSIDE_WAKES.fetch_add(1, Ordering::SeqCst);
+                t.unpark();
+            }
         }
     }
 }
 
 /// Blocks the caller until an [`Unparker::unpark`] (possibly one that came
-/// earlier), or spuriously.
-pub(crate) fn park() {
+/// earlier), or spuriously. `why` is what goroutine dumps and deadlock
+/// detection see.
+pub(crate) fn park(why: WaitReason) {
     let p = worker::current_goroutine();
     if p.is_null() {
+        let counted = why.needs_a_waker();
+        if counted {
+            OUTSIDE_PARKED.fetch_add(1, Ordering::SeqCst);
+        }
         std::thread::park();
+        if counted {
+            OUTSIDE_PARKED.fetch_sub(1, Ordering::SeqCst);
+        }
         return;
     }
     // SAFETY: `p` is the goroutine running this code; its worker keeps it
@@ -58,12 +188,14 @@ pub(crate) fn park() {
     if g.take_notification() {
         return;
     }
+    g.set_wait_reason(why);
     // SAFETY: we run on `g`'s own stack.
     unsafe { g.suspend(Suspend::Park) };
 }
 
 /// Blocks the caller until an [`Unparker::unpark`], until about `deadline`,
 /// or spuriously; the caller re-checks both its condition and the clock.
+/// A timer will end the wait, so the goroutine counts as sleeping.
 ///
 /// On a goroutine each call adds a timer that wakes it at `deadline`; a timer
 /// left from an earlier call that returned early fires later as a harmless
@@ -73,7 +205,7 @@ pub(crate) fn park_until(deadline: Instant) {
         Some(g) => {
             let w = worker::current().expect("a goroutine runs on a worker");
             w.timers.borrow_mut().add(deadline, Fire::Wake(g));
-            park();
+            park(WaitReason::Sleep);
         }
         None => {
             let now = Instant::now();
@@ -122,7 +254,7 @@ mod tests {
                 if self.set.swap(false, Ordering::AcqRel) {
                     return;
                 }
-                park();
+                park(super::WaitReason::ChanReceive);
             }
         }
 

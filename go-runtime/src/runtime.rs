@@ -1,5 +1,7 @@
 //! Go's `runtime` package: the knobs and questions about the scheduler.
 
+pub use crate::introspect::{GoroutineInfo, GoroutineState, dump, goroutines};
+pub use crate::park::WaitReason;
 use std::sync::atomic::Ordering;
 
 pub use crate::blocking::blocking;

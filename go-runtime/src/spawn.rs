@@ -208,7 +208,7 @@ impl<T> JoinHandle<T> {
             // Release publishes the joiner to `complete`'s Acquire.
             if p.state.fetch_or(WAITING, Ordering::AcqRel) & DONE == 0 {
                 while p.state.load(Ordering::Acquire) & DONE == 0 {
-                    park::park();
+                    park::park(park::WaitReason::Join);
                 }
             }
         }

@@ -85,3 +85,31 @@ pub fn reported(stdout: &str, key: &str, stderr: &str) -> u64 {
         .and_then(|s| s.lines().next()?.trim().parse().ok())
         .unwrap_or_else(|| panic!("child printed no {key}: {stdout} {stderr}"))
 }
+
+/// Builds example `name` (with the test binary's profile) and runs it with
+/// `args`, returning its output.
+pub fn run_example(name: &str, args: &[&str]) -> Output {
+    example_command(name, args).output().expect("run the example")
+}
+
+/// The command that runs example `name` with `args`, after building it.
+pub fn example_command(name: &str, args: &[&str]) -> Command {
+    let dir = std::env::current_exe()
+        .expect("test binary path")
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target directory")
+        .join("examples");
+    let release = dir.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "--example", name]);
+    if release {
+        build.arg("--release");
+    }
+    let st = build.status().expect("run cargo build");
+    assert!(st.success(), "building example {name} failed");
+    let mut cmd = Command::new(dir.join(name));
+    cmd.args(args);
+    cmd
+}

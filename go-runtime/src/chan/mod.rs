@@ -530,10 +530,10 @@ fn deadline_after(timeout: Duration) -> Instant {
 }
 
 /// Blocks forever (a nil channel operation), or until `deadline`.
-fn block_on_nil(deadline: Option<Instant>) {
+fn block_on_nil(deadline: Option<Instant>, why: park::WaitReason) {
     match deadline {
         None => loop {
-            park::park();
+            park::park(why);
         },
         Some(t) => {
             while Instant::now() < t {
@@ -550,7 +550,7 @@ fn send<T: Send>(
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
     let Some(raw) = raw else {
-        block_on_nil(deadline);
+        block_on_nil(deadline, park::WaitReason::ChanSendNil);
         return Err(SendTimeoutError::Timeout(v));
     };
     let (mut st, v) = match raw.send_or_keep(raw.lock(), v) {
@@ -563,7 +563,7 @@ fn send<T: Send>(
     let w = Waiter::lone(Some(v));
     st.push_sender(w.clone());
     drop(st);
-    match w.parked.wait(deadline) {
+    match w.parked.wait(deadline, park::WaitReason::ChanSend) {
         Outcome::Completed(_) => Ok(()),
         Outcome::Closed(_) => panic!("send on closed channel"),
         Outcome::TimedOut => {
@@ -582,7 +582,7 @@ fn recv<T: Send>(
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
     let Some(raw) = raw else {
-        block_on_nil(deadline);
+        block_on_nil(deadline, park::WaitReason::ChanReceiveNil);
         return Err(RecvTimeoutError::Timeout);
     };
     let mut st = match raw.recv_or_keep(raw.lock()) {
@@ -595,7 +595,7 @@ fn recv<T: Send>(
     let w = Waiter::lone(None);
     st.push_receiver(w.clone());
     drop(st);
-    match w.parked.wait(deadline) {
+    match w.parked.wait(deadline, park::WaitReason::ChanReceive) {
         // SAFETY: `DONE` was seen: the claimer put the value and is done.
         Outcome::Completed(_) => Ok(unsafe { w.take() }.expect("a completed receiver got a value")),
         Outcome::Closed(_) => Err(RecvTimeoutError::Closed),

@@ -440,7 +440,7 @@ impl<'a, R> Select<'a, R> {
         let deadline = self.timeout.as_ref().map(|t| t.0);
         if self.cases.iter().all(|c| c.is_nil()) {
             // `select {}`, or only nil channels: nothing can ever be ready.
-            super::block_on_nil(deadline);
+            super::block_on_nil(deadline, park::WaitReason::SelectNoCases);
             let (_, f) = self.timeout.take().expect("only a deadline ends a select on nothing");
             return f();
         }
@@ -474,7 +474,7 @@ impl<'a, R> Select<'a, R> {
         // 4. Wait.
         let outcome = match selected {
             Some(i) => Outcome::Completed(i),
-            None => parked.wait(deadline),
+            None => parked.wait(deadline, park::WaitReason::Select),
         };
         // 5. Abort the other cases. (The chosen case's waiter, if it has one,
         // is out of its queue already: its claimer removed it.)
@@ -561,6 +561,6 @@ fn fastrand() -> u64 {
 /// ```
 pub fn select_forever() -> ! {
     loop {
-        park::park();
+        park::park(park::WaitReason::SelectNoCases);
     }
 }

@@ -30,7 +30,7 @@ use std::cell::UnsafeCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::park::{self, Unparker};
+use crate::park::{self, Unparker, WaitReason};
 
 /// Nobody claimed the operation yet.
 const WAITING: usize = 0;
@@ -106,7 +106,7 @@ impl Parked {
 
     /// Step 3: waits until the operation is done, or until `deadline` passes
     /// and it can be cancelled.
-    pub(crate) fn wait(&self, deadline: Option<std::time::Instant>) -> Outcome {
+    pub(crate) fn wait(&self, deadline: Option<std::time::Instant>, why: WaitReason) -> Outcome {
         let mut deadline = deadline;
         loop {
             // Acquire pairs with the Release in `finish`.
@@ -120,7 +120,7 @@ impl Parked {
                 };
             }
             match deadline {
-                None => park::park(),
+                None => park::park(why),
                 Some(t) => {
                     if std::time::Instant::now() >= t {
                         if self

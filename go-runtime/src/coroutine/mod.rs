@@ -23,7 +23,7 @@ pub(crate) mod stack;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
@@ -108,7 +108,19 @@ pub(crate) struct Goroutine {
     panic_site: UnsafeCell<Option<String>>,
     /// Its goroutine-local values (`goroutine_local!`).
     locals: UnsafeCell<crate::local::Locals>,
+    /// Why it last parked (a `WaitReason`), for dumps and deadlock
+    /// detection; meaningful while `state` is `PARKED`. Written by the
+    /// goroutine itself before it parks, read by anyone (Relaxed: a hint).
+    wait_reason: AtomicU8,
+    /// When it last parked, in the runtime's coarse milliseconds.
+    wait_since: AtomicU64,
+    /// Its entry in its home worker's registry (`worker << 32 | slot`), or
+    /// `NOT_REGISTERED`. Touched only by the worker running it.
+    registry: Cell<u64>,
 }
+
+/// `Goroutine::registry` before the first run and after leaving it.
+pub(crate) const NOT_REGISTERED: u64 = u64::MAX;
 
 // SAFETY: (the `unsafe impl Send` argument of DESIGN.md, "Soundness first")
 // 1. The fields other than `body`, `coroutine`, `guard`, `yielder`,
@@ -176,6 +188,9 @@ impl Goroutine {
             yielder: Cell::new(std::ptr::null()),
             panic_site: UnsafeCell::new(None),
             locals: UnsafeCell::new(Vec::new()),
+            wait_reason: AtomicU8::new(0),
+            wait_since: AtomicU64::new(0),
+            registry: Cell::new(NOT_REGISTERED),
         };
         match recycled {
             Some(mut g) => {
@@ -208,6 +223,35 @@ impl Goroutine {
             unsafe { (*this).yielder.set(yielder) };
             body.run();
         })
+    }
+
+    /// Records why the goroutine is about to park (called by itself).
+    pub(crate) fn set_wait_reason(&self, why: crate::park::WaitReason) {
+        self.wait_reason.store(why as u8, Ordering::Relaxed);
+        self.wait_since.store(crate::scheduler::coarse_millis(), Ordering::Relaxed);
+    }
+
+    /// Why it last parked, and since when (coarse milliseconds).
+    pub(crate) fn wait_reason(&self) -> (crate::park::WaitReason, u64) {
+        (
+            crate::park::WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed)),
+            self.wait_since.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether it is parked (a hint: it may change at once).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.state.load(Ordering::Acquire) == PARKED
+    }
+
+    /// Whether it is running on a worker now (a hint).
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self.state.load(Ordering::Acquire), RUNNING | NOTIFIED)
+    }
+
+    /// Its registry entry (see the field).
+    pub(crate) fn registry(&self) -> &Cell<u64> {
+        &self.registry
     }
 
     /// Go's goroutine id.
@@ -386,6 +430,8 @@ impl Goroutine {
 
 impl Drop for Goroutine {
     fn drop(&mut self) {
+        // (A started goroutine is never dropped while registered: the
+        // registry holds a reference until it finishes.)
         // An unstarted goroutine owns only its `Send` body, dropped with it.
         let Some(coro) = self.coroutine.get_mut().take() else {
             return;

@@ -64,6 +64,11 @@ impl Idle {
         self.num_sleeping.load(Ordering::Relaxed) + 1 < started
     }
 
+    /// Whether all `started` workers are registered as asleep.
+    pub(crate) fn all_asleep(&self, started: usize) -> bool {
+        self.num_sleeping.load(Ordering::SeqCst) >= started
+    }
+
     /// A worker with no local work starts searching other queues.
     pub(crate) fn start_searching(&self) {
         self.num_searching.fetch_add(1, Ordering::SeqCst);

@@ -9,8 +9,10 @@
 //! the part of a worker that other threads touch, and [`worker::Worker`] the
 //! part only its own thread touches.
 
+pub(crate) mod deadlock;
 pub(crate) mod idle;
 pub(crate) mod queue;
+pub(crate) mod registry;
 pub(crate) mod worker;
 
 use std::sync::OnceLock;
@@ -52,7 +54,7 @@ pub(crate) struct Runtime {
     /// The next goroutine id not handed to a worker's id cache.
     next_id: CachePadded<AtomicU64>,
     /// Goroutines spawned from plain threads (workers count their own).
-    spawned_outside: AtomicUsize,
+    pub(crate) spawned_outside: AtomicUsize,
     /// Usable stack bytes for goroutines spawned without an explicit size.
     pub(crate) stack_size: AtomicUsize,
     /// Whether goroutines spawned from now on migrate (the `unsafe` opt-in).
@@ -78,6 +80,12 @@ pub(crate) struct Shared {
     pub(crate) sleeper: Sleeper,
     /// Goroutines spawned and finished on this worker.
     pub(crate) counts: CachePadded<Counts>,
+    /// The goroutines that started on this worker (`registry.rs`).
+    pub(crate) registry: Mutex<registry::Registry>,
+    /// Set while the worker is parked with no timer to wake it (its timer
+    /// heap is empty): only another thread can give it work. Read by the
+    /// deadlock check.
+    pub(crate) parked_for_good: AtomicBool,
 }
 
 /// A worker's goroutine counts, each written only by the worker's own thread.
@@ -152,6 +160,7 @@ fn start() -> &'static Runtime {
     if first {
         crate::panic::install_hook();
         crate::coroutine::overflow::install_handler();
+        crate::introspect::install_sigquit();
         rt.ensure_workers(rt.nprocs());
     }
     rt
@@ -312,6 +321,53 @@ pub(crate) fn submit(g: GRef) -> bool {
     }
     runtime().inject(g);
     false
+}
+
+/// The runtime's coarse clock: milliseconds since it started, advanced by
+/// the workers as they schedule (a hint for "blocked for" in dumps).
+static COARSE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// When the coarse clock started.
+fn epoch() -> std::time::Instant {
+    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+/// The coarse clock (see `COARSE_MS`).
+pub(crate) fn coarse_millis() -> u64 {
+    COARSE_MS.load(Ordering::Relaxed)
+}
+
+/// Advances the coarse clock to `now`.
+pub(crate) fn tick_coarse_clock(now: std::time::Instant) {
+    let ms = u64::try_from(now.saturating_duration_since(epoch()).as_millis()).unwrap_or(u64::MAX);
+    COARSE_MS.fetch_max(ms, Ordering::Relaxed);
+}
+
+/// The coarse clock read now (for "blocked for" computations).
+pub(crate) fn coarse_now() -> u64 {
+    tick_coarse_clock(std::time::Instant::now());
+    coarse_millis()
+}
+
+/// Registry step 1: records `g`, about to run for the first time on worker
+/// `w`.
+pub(crate) fn register(w: &Shared, g: &GRef) {
+    let slot = w.registry.lock().insert(g.clone());
+    g.registry().set((w.index as u64) << 32 | u64::from(slot));
+}
+
+/// Registry step 2: removes `g` from its registry, if it is in one.
+pub(crate) fn unregister(g: &crate::coroutine::Goroutine) {
+    let r = g.registry().get();
+    if r == crate::coroutine::NOT_REGISTERED {
+        return;
+    }
+    let (index, slot) = ((r >> 32) as usize, r as u32);
+    g.registry().set(crate::coroutine::NOT_REGISTERED);
+    // Drop the registry's reference after releasing the lock.
+    let entry = runtime().worker(index).and_then(|w| w.registry.lock().remove(slot));
+    drop(entry);
 }
 
 #[cfg(test)]

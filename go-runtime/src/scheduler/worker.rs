@@ -118,6 +118,8 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         inbox: Default::default(),
         sleeper: Sleeper::for_current_thread(),
         counts: CachePadded::default(),
+        registry: Default::default(),
+        parked_for_good: Default::default(),
     }));
     let worker: &'static Worker = Box::leak(Box::new(Worker {
         rt,
@@ -196,6 +198,12 @@ impl Worker {
         match r {
             Resumed::Suspended(Suspend::Yield) => self.push_back(g),
             Resumed::Suspended(Suspend::Park) => {
+                // A goroutine joins the registry the first time it parks:
+                // one that runs to completion without blocking (most short
+                // ones) never pays for it.
+                if g.registry().get() == crate::coroutine::NOT_REGISTERED {
+                    super::register(self.shared, &g);
+                }
                 if !g.commit_park() {
                     // Woken while it was switching out.
                     self.push_back(g);
@@ -203,6 +211,9 @@ impl Worker {
                 // Else the waker's reference now keeps it alive.
             }
             Resumed::Finished => {
+                if g.registry().get() != crate::coroutine::NOT_REGISTERED {
+                    super::unregister(&g);
+                }
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe {
                     g.drop_locals();
@@ -268,6 +279,7 @@ impl Worker {
             // 2. Timers that are due make their goroutines runnable.
             if tick.is_multiple_of(TIMER_CHECK_PERIOD) {
                 self.fire_timers();
+                super::tick_coarse_clock(Instant::now());
             }
             // 3. Goroutines of ours woken by other threads.
             self.drain_inbox();
@@ -498,6 +510,8 @@ impl Worker {
             }
             return None;
         }
+        super::tick_coarse_clock(Instant::now());
+        let mut check_after = super::deadlock::FIRST_CHECK;
         while me.is_sleeping() {
             match next_timer {
                 Some(t) => {
@@ -507,7 +521,22 @@ impl Worker {
                     }
                     std::thread::park_timeout(t - now);
                 }
-                None => std::thread::park(),
+                None => {
+                    // Nothing but another thread can wake us. If every
+                    // worker is in that state, look for a deadlock now and
+                    // then (`deadlock.rs`).
+                    self.shared.parked_for_good.store(true, std::sync::atomic::Ordering::SeqCst);
+                    if idle.all_asleep(self.rt.num_started()) {
+                        std::thread::park_timeout(check_after);
+                        if me.is_sleeping() {
+                            super::deadlock::check(self.rt);
+                        }
+                        check_after = (check_after * 2).min(super::deadlock::MAX_INTERVAL);
+                    } else {
+                        std::thread::park();
+                    }
+                    self.shared.parked_for_good.store(false, std::sync::atomic::Ordering::SeqCst);
+                }
             }
         }
         if !idle.unregister_sleeper(self.shared.index, me) {

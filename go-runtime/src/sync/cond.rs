@@ -91,7 +91,7 @@ impl Cond {
         let w = Waiter::new();
         self.waiters.lock().push_back(w.clone());
         drop(guard);
-        let verdict = w.wait();
+        let verdict = w.wait(crate::park::WaitReason::SyncCondWait);
         debug_assert_eq!(verdict, GRANTED);
         mutex.lock()
     }

@@ -118,7 +118,7 @@ impl RawMutex {
                     self.state.fetch_or(STARVING, Ordering::Relaxed);
                 }
             }
-            if w.wait() == GRANTED {
+            if w.wait(crate::park::WaitReason::SyncMutexLock) == GRANTED {
                 return;
             }
             woken = true;

@@ -51,7 +51,7 @@ impl Sema {
         Sema { st: parking_lot::Mutex::new((0, VecDeque::new())) }
     }
 
-    fn acquire(&self) {
+    fn acquire(&self, why: crate::park::WaitReason) {
         let w = {
             let mut st = self.st.lock();
             if st.0 > 0 {
@@ -62,7 +62,7 @@ impl Sema {
             st.1.push_back(w.clone());
             w
         };
-        let verdict = w.wait();
+        let verdict = w.wait(why);
         debug_assert_eq!(verdict, GRANTED);
     }
 
@@ -161,7 +161,7 @@ impl<T: ?Sized> RwMutex<T> {
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         // Acquire pairs with the Release in `write_unlock`.
         if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
-            self.reader_sem.acquire();
+            self.reader_sem.acquire(crate::park::WaitReason::SyncRwMutexRLock);
         }
         RwMutexReadGuard { lock: self }
     }
@@ -179,7 +179,7 @@ impl<T: ?Sized> RwMutex<T> {
         // Announce the writer; AcqRel pairs with the readers' Release.
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
         if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
-            self.writer_sem.acquire();
+            self.writer_sem.acquire(crate::park::WaitReason::SyncRwMutexLock);
         }
         RwMutexWriteGuard { lock: self }
     }

@@ -102,7 +102,7 @@ impl Semaphore {
             st.waiters.push_back((n, w.clone()));
             w
         };
-        let verdict = w.wait();
+        let verdict = w.wait(crate::park::WaitReason::Semacquire);
         debug_assert_eq!(verdict, GRANTED);
     }
 

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::park::{self, Unparker};
+use crate::park::{self, Unparker, WaitReason};
 
 /// Not woken yet.
 const WAITING: u8 = 0;
@@ -33,8 +33,8 @@ impl Waiter {
         Arc::new(Waiter { verdict: AtomicU8::new(WAITING), unparker: Unparker::current() })
     }
 
-    /// Parks until woken; returns the verdict.
-    pub(crate) fn wait(&self) -> u8 {
+    /// Parks until woken; returns the verdict. `why` names the primitive.
+    pub(crate) fn wait(&self, why: WaitReason) -> u8 {
         loop {
             // Acquire pairs with the Release in `wake`: a granted resource's
             // state is visible to its new owner.
@@ -42,7 +42,7 @@ impl Waiter {
             if v != WAITING {
                 return v;
             }
-            park::park();
+            park::park(why);
         }
     }
 

@@ -158,7 +158,7 @@ impl WaitGroup {
         };
         // Acquire pairs with the Release in `release_waiters`.
         while self.inner.generation.load(Ordering::Acquire) == generation {
-            park::park();
+            park::park(park::WaitReason::SyncWaitGroupWait);
         }
     }
 

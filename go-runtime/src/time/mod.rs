@@ -70,7 +70,7 @@ pub fn sleep(d: Duration) {
         }
         // A deadline past the end of `Instant` never comes: sleep forever.
         None => loop {
-            park::park();
+            park::park(park::WaitReason::Sleep);
         },
     }
 }

@@ -1,0 +1,236 @@
+//! Looking at the goroutines: [`goroutines`], [`dump`], the SIGQUIT dump,
+//! and the dump of Go's deadlock report.
+//!
+//! The list comes from the per-worker registries of goroutines that have
+//! blocked at least once (`scheduler/registry.rs`); the others are running
+//! or runnable and are counted, not listed.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use crate::coroutine::Goroutine;
+use crate::park::WaitReason;
+use crate::scheduler;
+
+/// What a goroutine is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GoroutineState {
+    /// Running on a worker thread now.
+    Running,
+    /// Ready to run, waiting for a worker.
+    Runnable,
+    /// Parked, for this reason.
+    Waiting(WaitReason),
+}
+
+/// One goroutine, as [`goroutines`] saw it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GoroutineInfo {
+    /// Go's goroutine id.
+    pub id: u64,
+    /// Its state when looked at.
+    pub state: GoroutineState,
+    /// The goroutine that spawned it, `None` if a plain thread did.
+    pub parent: Option<u64>,
+    /// Where it was spawned.
+    pub spawn_site: &'static Location<'static>,
+    /// The name given with `Builder::name`.
+    pub name: Option<String>,
+    /// How long it has been waiting (about; `None` unless waiting).
+    pub blocked_for: Option<Duration>,
+}
+
+impl GoroutineInfo {
+    fn of(g: &Goroutine, now_ms: u64) -> Self {
+        let (reason, since) = g.wait_reason();
+        let state = if g.is_running() {
+            GoroutineState::Running
+        } else if g.is_parked() {
+            GoroutineState::Waiting(reason)
+        } else {
+            GoroutineState::Runnable
+        };
+        GoroutineInfo {
+            id: g.id(),
+            state,
+            parent: (g.parent() != 0).then_some(g.parent()),
+            spawn_site: g.spawn_site(),
+            name: g.name().map(str::to_owned),
+            blocked_for: matches!(state, GoroutineState::Waiting(_))
+                .then(|| Duration::from_millis(now_ms.saturating_sub(since))),
+        }
+    }
+}
+
+/// Go's dump format: `goroutine 7 [chan receive, 2 minutes]:` and where it
+/// was created.
+impl std::fmt::Display for GoroutineInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            GoroutineState::Running => "running",
+            GoroutineState::Runnable => "runnable",
+            GoroutineState::Waiting(r) => r.as_str(),
+        };
+        write!(f, "goroutine {} [{state}", self.id)?;
+        // Go adds the wait time once it reaches a minute.
+        if let Some(d) = self.blocked_for
+            && d >= Duration::from_secs(60)
+        {
+            let m = d.as_secs() / 60;
+            write!(f, ", {m} minute{}", if m == 1 { "" } else { "s" })?;
+        }
+        writeln!(f, "]:")?;
+        crate::panic::write_created_by(f, self.parent.unwrap_or(0), self.spawn_site)
+    }
+}
+
+/// Every goroutine that has blocked at least once and not finished, by id:
+/// its state, spawn site and how long it has been waiting. Goroutines that
+/// have not blocked yet are running or runnable and are not listed
+/// (`num_goroutine` counts them; a dump ends with their number).
+///
+/// # Example
+/// ```
+/// use go::runtime::{GoroutineState, WaitReason};
+///
+/// let ch = go::chan::Chan::<u8>::new(0);
+/// let rx = ch.clone();
+/// let h = go::spawn(move || rx.recv());
+/// // Wait until it is parked on the channel.
+/// let id = loop {
+///     let waiting = go::runtime::goroutines()
+///         .into_iter()
+///         .find(|g| g.state == GoroutineState::Waiting(WaitReason::ChanReceive));
+///     if let Some(g) = waiting {
+///         break g.id;
+///     }
+///     std::thread::yield_now();
+/// };
+/// assert!(id > 0);
+/// ch.send(1);
+/// h.join().unwrap();
+/// ```
+pub fn goroutines() -> Vec<GoroutineInfo> {
+    let Some(rt) = scheduler::try_runtime() else { return Vec::new() };
+    let now = scheduler::coarse_now();
+    let mut all = Vec::new();
+    for i in 0..rt.num_started() {
+        if let Some(w) = rt.worker(i) {
+            w.registry.lock().each(|g| all.push(GoroutineInfo::of(g, now)));
+        }
+    }
+    all.sort_by_key(|g| g.id);
+    all
+}
+
+/// Go's dump of all goroutines, as text: one block per goroutine, separated
+/// by blank lines, then a count of the ones not listed.
+fn dump_text() -> String {
+    let mut s = String::new();
+    for g in goroutines() {
+        let _ = writeln!(s, "{g}");
+    }
+    let unstarted = scheduler::try_runtime().map_or(0, |rt| {
+        let registered: usize = (0..rt.num_started())
+            .filter_map(|i| rt.worker(i))
+            .map(|w| w.registry.lock().len())
+            .sum();
+        rt.live().saturating_sub(registered)
+    });
+    if unstarted > 0 {
+        let _ = writeln!(s, "({unstarted} more goroutines running or runnable)\n");
+    }
+    s
+}
+
+/// Prints every goroutine to stderr in Go's format (what Go prints on
+/// SIGQUIT or a deadlock).
+///
+/// # Example
+/// ```
+/// let h = go::spawn(|| go::time::sleep(go::time::MILLISECOND * 20));
+/// go::runtime::dump(); // "goroutine N [sleep]:" and where it was created
+/// h.join().unwrap();
+/// ```
+pub fn dump() {
+    let text = dump_text();
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Prints Go's deadlock report and exits with status 2 (GO_SEMANTICS 58).
+pub(crate) fn report_deadlock() -> ! {
+    let text = dump_text();
+    let _ = std::io::stdout().flush();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "fatal error: all goroutines are asleep - deadlock!\n\n{text}");
+    let _ = err.flush();
+    std::process::exit(2);
+}
+
+/// Threads the runtime runs besides its workers (the SIGQUIT watcher).
+static EXTRA_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Threads of the runtime other than workers and blocking helpers.
+pub(crate) fn extra_threads() -> usize {
+    EXTRA_THREADS.load(Ordering::SeqCst)
+}
+
+/// The write end of the SIGQUIT pipe.
+static SIGQUIT_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_sigquit(_: libc::c_int) {
+    let fd = SIGQUIT_PIPE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = b"q";
+        // SAFETY: `write` is async-signal-safe; `b` is a valid one-byte buffer.
+        unsafe { libc::write(fd, b.as_ptr().cast(), 1) };
+    }
+}
+
+/// Makes SIGQUIT print the goroutine dump and exit with status 2, as Go
+/// does, unless the program already handles SIGQUIT. The handler only
+/// writes a byte to a pipe; a watcher thread prints the dump.
+pub(crate) fn install_sigquit() {
+    // SAFETY: querying the current action with a null new action.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a sigaction to fill in.
+    if unsafe { libc::sigaction(libc::SIGQUIT, std::ptr::null(), &mut old) } != 0
+        || old.sa_sigaction != libc::SIG_DFL
+    {
+        return;
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return;
+    }
+    let (rd, wr) = (fds[0], fds[1]);
+    EXTRA_THREADS.fetch_add(1, Ordering::SeqCst);
+    let spawned = std::thread::Builder::new().name("go-sigquit".into()).spawn(move || {
+        let mut b = [0u8; 1];
+        // SAFETY: reading one byte into `b` from our own pipe.
+        while unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) } != 1 {}
+        let text = dump_text();
+        let _ = std::io::stdout().flush();
+        let _ = write!(std::io::stderr().lock(), "SIGQUIT: quit\n\n{text}");
+        std::process::exit(2);
+    });
+    if spawned.is_err() {
+        EXTRA_THREADS.fetch_sub(1, Ordering::SeqCst);
+        return;
+    }
+    SIGQUIT_PIPE.store(wr, Ordering::Relaxed);
+    // SAFETY: a zeroed sigaction with a handler that only calls `write`.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigquit as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGQUIT, &sa, std::ptr::null_mut());
+    }
+}

@@ -1,0 +1,229 @@
+//! Deadlock detection (GO_SEMANTICS 58-61), goroutine introspection and
+//! the SIGQUIT dump. Crash cases run `examples/deadlock.rs` as a child
+//! process (a test binary keeps threads of its own, which rightly prevent
+//! a deadlock report) and check its stderr and exit status.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{run_example, texts};
+use go::runtime::{GoroutineState, WaitReason};
+
+const DEADLOCK: &str = "fatal error: all goroutines are asleep - deadlock!\n\n";
+
+/// GO_SEMANTICS 58: the forgotten-close `range`.
+#[test]
+fn item_58_forgotten_close_range_is_a_deadlock() {
+    let out = run_example("deadlock", &["range"]);
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "0\n1\n2\n");
+    assert!(stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [chan receive]:\n")), "{stderr}");
+    // The producer finished; only main is left.
+    assert_eq!(stderr.matches("goroutine ").count(), 1, "{stderr}");
+}
+
+/// GO_SEMANTICS 58/59: a Mutex locked twice.
+#[test]
+fn item_59_mutex_deadlock_names_the_mutex() {
+    let out = run_example("deadlock", &["mutex"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [sync.Mutex.Lock]:\n")), "{stderr}");
+}
+
+/// GO_SEMANTICS 58/59: every goroutine is dumped, with its state and where
+/// it was created.
+#[test]
+fn item_59_every_goroutine_is_dumped() {
+    let out = run_example("deadlock", &["select"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [select]:\n")), "{stderr}");
+    assert!(stderr.contains("goroutine 2 [sync.WaitGroup.Wait]:\ncreated by go::spawn in goroutine 1\n\texamples/deadlock.rs:"), "{stderr}");
+}
+
+/// GO_SEMANTICS 59: `select {}` with nothing else left.
+#[test]
+fn item_59_select_with_no_cases() {
+    let out = run_example("deadlock", &["nocases"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [select (no cases)]:\n")),
+        "{stderr}"
+    );
+}
+
+/// GO_SEMANTICS 60/61: goroutines waiting on timers and on a plain thread
+/// (which sleeps longer than the detector's first check) are never reported.
+#[test]
+fn item_60_timers_and_threads_are_never_reported() {
+    for _ in 0..3 {
+        let out = run_example("deadlock", &["quiet"]);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(stdout, "quiet: 499500\n");
+        assert!(!stderr.contains("deadlock"), "{stderr}");
+    }
+}
+
+/// Go prints every goroutine on SIGQUIT and exits with status 2.
+#[test]
+fn sigquit_prints_the_dump() {
+    let mut child = common::example_command("deadlock", &["sigquit"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("pid "), "{line}");
+    // Let both goroutines park.
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("SIGQUIT: quit\n\ngoroutine 1 [chan receive]:\n"), "{stderr}");
+    assert!(stderr.contains("[chan send]:\ncreated by go::spawn in goroutine 1\n"), "{stderr}");
+}
+
+/// Waits until `goroutines()` shows goroutine `id` in `state`.
+fn wait_for_state(id: u64, state: GoroutineState) -> go::runtime::GoroutineInfo {
+    let start = Instant::now();
+    loop {
+        if let Some(g) =
+            go::runtime::goroutines().into_iter().find(|g| g.id == id && g.state == state)
+        {
+            return g;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "goroutine {id} never reached {state:?}: {:#?}",
+            go::runtime::goroutines()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// GO_SEMANTICS 59: each primitive parks with Go's status name, visible in
+/// `goroutines()` with the spawn site and a wait time.
+#[test]
+fn item_59_goroutines_reports_every_wait_reason() {
+    let _w = common::watchdog(Duration::from_secs(60), "wait reasons");
+    let (rch, sch, sel) =
+        (go::chan::Chan::<u8>::new(0), go::chan::Chan::<u8>::new(0), go::chan::Chan::<u8>::new(0));
+    let nil = go::chan::Chan::<u8>::nil();
+    let mu = Arc::new(go::sync::Mutex::new(()));
+    let rw = Arc::new(go::sync::RwMutex::new(()));
+    let wg = go::sync::WaitGroup::new();
+    wg.add(1);
+    let cond_mu = Arc::new(go::sync::Mutex::new(false));
+    let cond = Arc::new(go::sync::Cond::new());
+    let id_of = || {
+        let c = go::chan::Chan::new(1);
+        let tx = c.clone();
+        (c, tx)
+    };
+    let mut cases: Vec<(WaitReason, u64, &str)> = Vec::new();
+    let mut hold = Vec::new();
+    macro_rules! blocked {
+        ($reason:expr, $body:expr) => {{
+            let (c, tx) = id_of();
+            hold.push(go::spawn(move || {
+                tx.send(go::runtime::goroutine_id().unwrap());
+                $body;
+            }));
+            cases.push(($reason, c.recv().unwrap(), stringify!($reason)));
+        }};
+    }
+    let r = rch.clone();
+    blocked!(WaitReason::ChanReceive, r.recv());
+    let s = sch.clone();
+    blocked!(WaitReason::ChanSend, s.send(1));
+    let n = nil.clone();
+    blocked!(WaitReason::ChanReceiveNil, n.recv());
+    let n = nil.clone();
+    blocked!(WaitReason::ChanSendNil, n.send(1));
+    let (a, b) = (sel.clone(), go::chan::Chan::<u8>::new(0));
+    blocked!(
+        WaitReason::Select,
+        go::chan::Select::new().recv(&b, |_| ()).send(&a, 2, || ()).wait()
+    );
+    let guard = mu.lock();
+    let m = mu.clone();
+    blocked!(WaitReason::SyncMutexLock, drop(m.lock()));
+    let wguard = rw.write();
+    let r1 = rw.clone();
+    blocked!(WaitReason::SyncRwMutexRLock, drop(r1.read()));
+    let w = wg.clone();
+    blocked!(WaitReason::SyncWaitGroupWait, w.wait());
+    let (cm, cv) = (cond_mu.clone(), cond.clone());
+    blocked!(WaitReason::SyncCondWait, {
+        let mut g = cm.lock();
+        while !*g {
+            g = cv.wait(g);
+        }
+    });
+    blocked!(WaitReason::Sleep, go::time::sleep(Duration::from_millis(300)));
+    let child = go::spawn(|| go::time::sleep(Duration::from_millis(300)));
+    blocked!(WaitReason::Join, child.join().unwrap());
+
+    for &(reason, id, name) in &cases {
+        let g = wait_for_state(id, GoroutineState::Waiting(reason));
+        assert!(g.blocked_for.is_some(), "{name}");
+        assert!(g.spawn_site.file().ends_with("runtime_deadlock.rs"), "{name}: {:?}", g.spawn_site);
+        let text = g.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "goroutine {id} [{}]:\ncreated by go::spawn",
+                reason.as_str()
+            )),
+            "{text}"
+        );
+    }
+    // A writer waiting behind another writer waits on the internal mutex
+    // (Go shows `sync.Mutex.Lock` too); one waiting for readers to leave
+    // shows `sync.RWMutex.Lock`.
+    let r2 = rw.clone();
+    let (c, tx) = id_of();
+    let w2 = go::spawn(move || {
+        tx.send(go::runtime::goroutine_id().unwrap());
+        drop(r2.write());
+    });
+    wait_for_state(c.recv().unwrap(), GoroutineState::Waiting(WaitReason::SyncMutexLock));
+    drop(wguard);
+    w2.join().unwrap();
+    let rguard = rw.read();
+    let r2 = rw.clone();
+    let (c, tx) = id_of();
+    let wh = go::spawn(move || {
+        tx.send(go::runtime::goroutine_id().unwrap());
+        drop(r2.write());
+    });
+    wait_for_state(c.recv().unwrap(), GoroutineState::Waiting(WaitReason::SyncRwMutexLock));
+
+    // Release everything that can be released; the nil-channel goroutines
+    // stay parked for ever (leaked, as in Go).
+    drop(guard);
+    drop(rguard);
+    wg.done();
+    *cond_mu.lock() = true;
+    cond.broadcast();
+    rch.send(0);
+    assert_eq!(sch.recv(), Some(1));
+    assert_eq!(sel.recv(), Some(2));
+    wh.join().unwrap();
+    let leaked = [WaitReason::ChanReceiveNil, WaitReason::ChanSendNil];
+    for (h, (reason, ..)) in hold.into_iter().zip(&cases) {
+        if !leaked.contains(reason) {
+            h.join().unwrap();
+        }
+    }
+}
