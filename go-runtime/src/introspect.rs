@@ -175,6 +175,11 @@ pub(crate) fn report_deadlock() -> ! {
 /// Threads the runtime runs besides its workers (the SIGQUIT watcher).
 static EXTRA_THREADS: AtomicUsize = AtomicUsize::new(0);
 
+/// Counts a runtime thread that is neither a worker nor a helper (sysmon).
+pub(crate) fn count_extra_thread() {
+    EXTRA_THREADS.fetch_add(1, Ordering::SeqCst);
+}
+
 /// Threads of the runtime other than workers and blocking helpers.
 pub(crate) fn extra_threads() -> usize {
     EXTRA_THREADS.load(Ordering::SeqCst)

@@ -204,7 +204,7 @@ pub(crate) fn park_until(deadline: Instant) {
     match worker::current_gref() {
         Some(g) => {
             let w = worker::current().expect("a goroutine runs on a worker");
-            w.timers.borrow_mut().add(deadline, Fire::Wake(g));
+            w.add_timer(deadline, Fire::Wake(g));
             park(WaitReason::Sleep);
         }
         None => {

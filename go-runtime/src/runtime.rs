@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 
 pub use crate::blocking::blocking;
 use crate::coroutine::stack::round_stack_size;
+pub use crate::scheduler::sysmon::Stall;
 use crate::scheduler::{self, worker};
 
 /// Lets other goroutines run; the caller stays runnable and continues later
@@ -150,4 +151,21 @@ where
         Ok(v) => v,
         Err(p) => std::panic::resume_unwind(p),
     }
+}
+
+/// Replaces the report of a goroutine that blocks its worker's thread for
+/// 20 ms or more (by default a line on stderr naming the goroutine and its
+/// spawn site). sysmon reports each stall once, and brings in another
+/// worker if other work is waiting.
+///
+/// # Example
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// static STALLS: AtomicU64 = AtomicU64::new(0);
+/// go::runtime::set_stall_hook(|_stall| {
+///     STALLS.fetch_add(1, Ordering::Relaxed);
+/// });
+/// ```
+pub fn set_stall_hook(hook: impl Fn(&Stall) + Send + Sync + 'static) {
+    crate::scheduler::sysmon::set_hook(Box::new(hook));
 }

@@ -125,21 +125,29 @@ impl Idle {
         {
             return;
         }
+        // W3: the woken worker counts as searching from now on, so that a
+        // burst of pushes wakes one worker, not all.
+        self.wake_any(sleepers);
+    }
+
+    /// Wakes an eligible sleeping worker (the most recent), counting it as
+    /// searching; `notify_one` after its checks, and sysmon's safety net
+    /// regardless of the searching count. Returns whether one was woken.
+    pub(crate) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
         let woken = {
             let mut list = self.sleepers.lock();
             let Some(at) = list.iter().rposition(|&i| sleepers(i).is_some()) else {
-                return;
+                return false;
             };
             let index = list.swap_remove(at);
             let s = sleepers(index).expect("checked above");
             s.sleeping.store(false, Ordering::SeqCst);
             self.num_sleeping.store(list.len(), Ordering::SeqCst);
-            // The woken worker counts as searching from now on, so that a
-            // burst of pushes wakes one worker, not all (README W3).
             self.num_searching.fetch_add(1, Ordering::SeqCst);
             s
         };
         woken.unpark();
+        true
     }
 
     /// Steps W1-W3 for work only worker `index` may run (its inbox): wakes it

@@ -13,10 +13,12 @@ pub(crate) mod deadlock;
 pub(crate) mod idle;
 pub(crate) mod queue;
 pub(crate) mod registry;
+pub(crate) mod sysmon;
 pub(crate) mod worker;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use crossbeam_deque::{Injector, Stealer};
 use parking_lot::Mutex;
@@ -43,8 +45,12 @@ pub(crate) struct Runtime {
     started: Mutex<usize>,
     /// Worker threads started so far, readable without the lock.
     num_started: AtomicUsize,
-    /// GOMAXPROCS: workers with an index below it take shared work.
+    /// GOMAXPROCS: how many workers take shared work.
     nprocs: AtomicUsize,
+    /// Which workers take shared work (GOMAXPROCS of them; changed under
+    /// `started`'s lock by `rebalance`). A worker whose goroutine blocks its
+    /// thread is switched off by sysmon and replaced.
+    active: Box<[AtomicBool]>,
     /// The global run queue: goroutines spawned off the workers, or by a
     /// retired worker, or migratable ones woken off their worker.
     pub(crate) injector: Injector<GRef>,
@@ -80,12 +86,48 @@ pub(crate) struct Shared {
     pub(crate) sleeper: Sleeper,
     /// Goroutines spawned and finished on this worker.
     pub(crate) counts: CachePadded<Counts>,
-    /// The goroutines that started on this worker (`registry.rs`).
+    /// The worker thread's kernel id (for sysmon's look at `/proc`).
+    pub(crate) tid: std::sync::atomic::AtomicI32,
+    /// The goroutines that parked on this worker (`registry.rs`).
     pub(crate) registry: Mutex<registry::Registry>,
     /// Set while the worker is parked with no timer to wake it (its timer
     /// heap is empty): only another thread can give it work. Read by the
     /// deadlock check.
     pub(crate) parked_for_good: AtomicBool,
+    /// Timers armed by goroutines running on this worker. Only the worker
+    /// uses them, except sysmon, which fires the due ones of a stalled
+    /// worker; the lock is uncontended otherwise.
+    pub(crate) timers: parking_lot::Mutex<crate::time::timers::Timers>,
+}
+
+impl Shared {
+    /// Fires the due timers: a woken goroutine goes to `ready`, a callback
+    /// runs here (without the lock). Returns the next deadline.
+    pub(crate) fn fire_timers(&self, mut ready: impl FnMut(GRef)) -> Option<Instant> {
+        use crate::time::timers::Fire;
+        let mut timers = self.timers.lock();
+        let next = timers.next_deadline()?;
+        let now = Instant::now();
+        if next > now {
+            return Some(next);
+        }
+        while let Some(fire) = timers.pop_due(now) {
+            match fire {
+                Fire::Wake(g) => {
+                    if g.unpark() {
+                        ready(g);
+                    }
+                }
+                Fire::Call(f) => {
+                    // The callback may add timers or wake goroutines.
+                    drop(timers);
+                    f();
+                    timers = self.timers.lock();
+                }
+            }
+        }
+        timers.next_deadline()
+    }
 }
 
 /// A worker's goroutine counts, each written only by the worker's own thread.
@@ -96,8 +138,12 @@ pub(crate) struct Counts {
     /// Goroutines that finished on this worker.
     pub(crate) finished: AtomicUsize,
     /// The worker's schedule tick (one per goroutine run), for thieves
-    /// deciding whether its runnext has waited long enough.
+    /// deciding whether its runnext has waited long enough, and sysmon.
     pub(crate) schedtick: std::sync::atomic::AtomicU32,
+    /// Id of the goroutine it runs now, 0 between goroutines (for sysmon).
+    pub(crate) running: AtomicU64,
+    /// Where that goroutine was spawned (for sysmon's report).
+    pub(crate) running_site: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
 }
 
 impl Counts {
@@ -146,6 +192,7 @@ fn start() -> &'static Runtime {
             started: Mutex::new(0),
             num_started: AtomicUsize::new(0),
             nprocs: AtomicUsize::new(procs_from_env()),
+            active: (0..MAX_PROCS).map(|_| AtomicBool::new(false)).collect(),
             injector: Injector::new(),
             idle: CachePadded(Idle::default()),
             next_id: CachePadded(AtomicU64::new(1)),
@@ -161,7 +208,8 @@ fn start() -> &'static Runtime {
         crate::panic::install_hook();
         crate::coroutine::overflow::install_handler();
         crate::introspect::install_sigquit();
-        rt.ensure_workers(rt.nprocs());
+        rt.rebalance();
+        sysmon::start(rt);
     }
     rt
 }
@@ -190,26 +238,64 @@ impl Runtime {
     pub(crate) fn set_nprocs(&'static self, n: usize) -> usize {
         let n = n.clamp(1, MAX_PROCS);
         let old = self.nprocs.swap(n, Ordering::SeqCst);
-        self.ensure_workers(n);
-        if n > old {
-            // Workers that were retired may take shared work again.
-            for _ in old..n {
-                self.notify_one();
-            }
-        }
+        self.rebalance();
         old
     }
 
-    /// Starts worker threads until at least `n` exist.
-    fn ensure_workers(&'static self, n: usize) {
+    /// Whether worker `index` takes shared work.
+    pub(crate) fn is_active(&self, index: usize) -> bool {
+        self.active[index].load(Ordering::Relaxed)
+    }
+
+    /// Switches worker `index` off (sysmon: its goroutine blocks its thread)
+    /// and brings another worker in to keep GOMAXPROCS workers active.
+    pub(crate) fn replace(&'static self, index: usize) {
+        self.active[index].store(false, Ordering::SeqCst);
+        self.rebalance();
+    }
+
+    /// Makes exactly GOMAXPROCS workers active: switches on idle inactive
+    /// workers (lowest index first) or starts new threads, or switches off
+    /// the highest active ones. An inactive worker still runs the
+    /// goroutines that started on it, but takes no shared work.
+    fn rebalance(&'static self) {
         let mut started = self.started.lock();
-        while *started < n {
+        let want = self.nprocs();
+        let mut active = (0..*started).filter(|&i| self.is_active(i)).count();
+        let mut woken = 0;
+        for i in 0..*started {
+            if active >= want {
+                break;
+            }
+            let idle = self.worker(i).is_none_or(|w| w.counts.running.load(Ordering::SeqCst) == 0);
+            if !self.is_active(i) && idle {
+                self.active[i].store(true, Ordering::SeqCst);
+                active += 1;
+                woken += 1;
+            }
+        }
+        while active < want && *started < MAX_PROCS {
             let index = *started;
+            self.active[index].store(true, Ordering::SeqCst);
             std::thread::Builder::new()
                 .name(format!("go-worker-{index}"))
                 .spawn(move || worker::run(self, index))
                 .unwrap_or_else(|e| panic!("go: cannot start worker thread {index}: {e}"));
             *started += 1;
+            active += 1;
+        }
+        for i in (0..*started).rev() {
+            if active <= want {
+                break;
+            }
+            if self.is_active(i) {
+                self.active[i].store(false, Ordering::SeqCst);
+                active -= 1;
+            }
+        }
+        drop(started);
+        for _ in 0..woken {
+            self.notify_one();
         }
     }
 
@@ -261,12 +347,9 @@ impl Runtime {
 
     /// Wakes an idle worker that may take shared work, if one is needed.
     pub(crate) fn notify_one(&self) {
-        let nprocs = self.nprocs();
-        self.idle.notify_one(
-            |i| {
-                if i < nprocs { self.worker(i).map(|w| &w.sleeper) } else { None }
-            },
-        );
+        self.idle.notify_one(|i| {
+            if self.is_active(i) { self.worker(i).map(|w| &w.sleeper) } else { None }
+        });
     }
 
     /// Makes a goroutine that is not bound to a worker runnable from a thread

@@ -20,6 +20,14 @@
 //!    on it (they may not move, DESIGN.md "Soundness first") but takes no
 //!    shared work until sysmon or `set_gomaxprocs` switches it on again.
 //!
+//!
+//! A worker that stays on one goroutine while *runnable but not running*
+//! (under half of the window on a CPU, from `/proc/self/task/<tid>`) is
+//! starved by an oversubscribed machine, not stalled: neither reported nor
+//! replaced, since another thread would only compete for the same CPUs
+//! (without this, a loaded test machine made sysmon start thread after
+//! thread). A thread blocked in the kernel, or spinning on a CPU, is.
+//!
 //! 3. Every period sysmon also wakes a sleeping worker if work has been left
 //!    waiting for it (`rescue_idle_work`), a safety net under the wake-up
 //!    protocol.
@@ -96,10 +104,44 @@ struct Seen {
     since: Instant,
     /// Already reported (and handed off if needed).
     reported: bool,
+    /// The worker thread's CPU time (ns) when first seen.
+    cpu_at_since: u64,
+}
+
+/// What a stalled worker thread is doing, from `/proc` (Linux).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ThreadState {
+    /// Blocked in the kernel (sleeping, waiting for I/O): a blocking call.
+    Blocked,
+    /// Running and getting the CPU: a loop that does not yield.
+    Busy,
+    /// Runnable but mostly waiting for a CPU: the machine is oversubscribed
+    /// and the worker is not the problem; another thread would not help.
+    Starved,
+}
+
+/// Nanoseconds of CPU the thread `tid` has used.
+fn cpu_ns(tid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Classifies a worker thread seen on one goroutine for `window`, having
+/// used `cpu_delta` ns of CPU meanwhile.
+fn classify(tid: i32, window: Duration, cpu_delta: u64) -> ThreadState {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    // The state is the first field after the parenthesised name.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+    match state {
+        Some('R') if u128::from(cpu_delta) * 2 < window.as_nanos() => ThreadState::Starved,
+        Some('R') | None => ThreadState::Busy,
+        Some(_) => ThreadState::Blocked,
+    }
 }
 
 /// Starts the sysmon thread.
 pub(crate) fn start(rt: &'static Runtime) {
+    crate::introspect::count_extra_thread();
     std::thread::Builder::new()
         .name("go-sysmon".into())
         .spawn(move || run(rt))
@@ -120,8 +162,10 @@ fn run(rt: &'static Runtime) {
             let goroutine = w.counts.running.load(Ordering::Relaxed);
             let now = Instant::now();
             let same = slot.is_some_and(|s| s.tick == tick && s.goroutine == goroutine);
+            let tid = w.tid.load(Ordering::Relaxed);
             if !same || goroutine == 0 {
-                *slot = Some(Seen { tick, goroutine, since: now, reported: false });
+                let cpu_at_since = cpu_ns(tid).unwrap_or(0);
+                *slot = Some(Seen { tick, goroutine, since: now, reported: false, cpu_at_since });
                 continue;
             }
             let s = slot.as_mut().expect("checked above");
@@ -134,6 +178,14 @@ fn run(rt: &'static Runtime) {
             // to wait); a migratable or unstarted one can run elsewhere.
             w.fire_timers(super::ready);
             if !rt.is_active(i) {
+                continue;
+            }
+            // A worker that is runnable but barely got the CPU is a victim
+            // of an oversubscribed machine (a test harness running many
+            // tests on two cores): another thread would compete for the
+            // same CPUs, so neither report nor hand off; look again later.
+            let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(s.cpu_at_since));
+            if !s.reported && classify(tid, blocked_for, used) == ThreadState::Starved {
                 continue;
             }
             if !s.reported {

@@ -69,8 +69,6 @@ pub(crate) struct Worker {
     /// Started goroutines bound to this worker that are runnable: FIFO, never
     /// stolen.
     pinned: RefCell<VecDeque<GRef>>,
-    /// Sleeping goroutines of this worker, by deadline.
-    pub(crate) timers: RefCell<Timers>,
     /// The goroutine being run (null in the scheduler loop). The worker holds
     /// a strong reference to it for as long as it is set.
     current: Cell<*const Goroutine>,
@@ -118,15 +116,17 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         inbox: Default::default(),
         sleeper: Sleeper::for_current_thread(),
         counts: CachePadded::default(),
+        // SAFETY: `gettid` has no preconditions.
+        tid: std::sync::atomic::AtomicI32::new(unsafe { libc::gettid() }),
         registry: Default::default(),
         parked_for_good: Default::default(),
+        timers: parking_lot::Mutex::new(Timers::default()),
     }));
     let worker: &'static Worker = Box::leak(Box::new(Worker {
         rt,
         shared,
         local,
         pinned: RefCell::new(VecDeque::new()),
-        timers: RefCell::new(Timers::default()),
         current: Cell::new(std::ptr::null()),
         tick: Cell::new(0),
         runnext_streak: Cell::new(0),
@@ -156,7 +156,7 @@ impl Worker {
 
     /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
     pub(crate) fn is_active(&self) -> bool {
-        self.shared.index < self.rt.nprocs()
+        self.rt.is_active(self.shared.index)
     }
 
     /// Counts a goroutine spawned on this worker; returns its id.
@@ -190,11 +190,18 @@ impl Worker {
     /// Runs `g` until it suspends or finishes, then files it accordingly.
     fn execute(&self, g: GRef) {
         self.current.set(Arc::as_ptr(&g));
+        let counts = &self.shared.counts;
+        counts.running_site.store(
+            g.spawn_site() as *const _ as *mut std::panic::Location<'static>,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        counts.running.store(g.id(), std::sync::atomic::Ordering::Relaxed);
         // SAFETY: we took `g` from a run queue, so we are its unique holder;
         // every queue this worker pops holds only goroutines that are
         // unstarted, migratable, or homed here (see `ready` and `push_back`).
         let r = unsafe { g.resume(self.shared.index as u32, &self.stacks) };
         self.current.set(std::ptr::null());
+        counts.running.store(0, std::sync::atomic::Ordering::Relaxed);
         match r {
             Resumed::Suspended(Suspend::Yield) => self.push_back(g),
             Resumed::Suspended(Suspend::Park) => {
@@ -330,28 +337,12 @@ impl Worker {
 
     /// Wakes the goroutines whose timers are due; returns the next deadline.
     fn fire_timers(&self) -> Option<Instant> {
-        let mut timers = self.timers.borrow_mut();
-        let next = timers.next_deadline()?;
-        let now = Instant::now();
-        if next > now {
-            return Some(next);
-        }
-        while let Some(fire) = timers.pop_due(now) {
-            match fire {
-                Fire::Wake(g) => {
-                    if g.unpark() {
-                        self.push_back(g);
-                    }
-                }
-                Fire::Call(f) => {
-                    // The callback may add timers or wake goroutines here.
-                    drop(timers);
-                    f();
-                    timers = self.timers.borrow_mut();
-                }
-            }
-        }
-        timers.next_deadline()
+        self.shared.fire_timers(|g| self.push_back(g))
+    }
+
+    /// Adds a timer to this worker's heap.
+    pub(crate) fn add_timer(&self, deadline: Instant, fire: Fire) {
+        self.shared.timers.lock().add(deadline, fire);
     }
 
     fn steal_global(&self) -> Option<GRef> {
@@ -498,9 +489,10 @@ impl Worker {
         let was_searching = self.searching.replace(false);
         idle.register_sleeper(self.shared.index, me, was_searching);
         if was_searching && !self.is_active() {
-            // Switched off (set_gomaxprocs) while searching: a notifier may
-            // have relied on us to find shared work we no longer look at, so
-            // hand the duty to an active worker (README, proof point 2).
+            // Switched off while searching: a pusher may have relied on our
+            // search (W3 skips waking anyone while a worker searches), but
+            // an inactive worker does not look at shared queues. Pass the
+            // duty to an active worker.
             self.rt.notify_one();
         }
         if self.work_visible() {

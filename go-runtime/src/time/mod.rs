@@ -112,7 +112,7 @@ pub(crate) fn call_at(deadline: Option<Instant>, f: impl FnOnce() + Send + 'stat
     let Some(t) = deadline else { return };
     match worker::current() {
         Some(w) if !worker::current_goroutine().is_null() => {
-            w.timers.borrow_mut().add(t, Fire::Call(Box::new(f)));
+            w.add_timer(t, Fire::Call(Box::new(f)));
         }
         _ => {
             crate::spawn(move || {

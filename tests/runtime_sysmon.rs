@@ -1,0 +1,114 @@
+//! sysmon: a goroutine that blocks its thread is reported, and the rest of
+//! the program keeps running on another worker (issue #7, item 1).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{is_child, run_child, texts};
+
+/// Runs `stall` in a goroutine at GOMAXPROCS=1, then, from this plain
+/// thread, spawns 20 goroutines during the stall and prints how long they
+/// took to run.
+fn spawn_during_stall(stall: fn()) {
+    let stuck = go::spawn(stall);
+    std::thread::sleep(Duration::from_millis(50)); // the stall is under way
+    let t = Instant::now();
+    let hs: Vec<_> = (0..20u64).map(|i| go::spawn(move || i)).collect();
+    let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 190);
+    println!("others-ran-in-ms={}", t.elapsed().as_millis());
+    stuck.join().unwrap();
+}
+
+fn check_child(name: &str, envs: &[(&str, &str)]) -> String {
+    let out = run_child(name, envs);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let ms = common::reported(&stdout, "others-ran-in-ms", &stderr);
+    // The stall lasts 1 s; the others must not wait for it (sysmon looks
+    // every 10 ms and hands off after 20).
+    assert!(ms < 300, "goroutines spawned during the stall waited {ms} ms");
+    stderr
+}
+
+#[test]
+fn a_thread_sleep_does_not_stall_new_goroutines() {
+    const NAME: &str = "a_thread_sleep_does_not_stall_new_goroutines";
+    if is_child(NAME) {
+        spawn_during_stall(|| std::thread::sleep(Duration::from_secs(1)));
+        return;
+    }
+    let stderr = check_child(NAME, &[("GOMAXPROCS", "1")]);
+    // The culprit is reported once, with its spawn site.
+    assert_eq!(stderr.matches("has blocked worker").count(), 1, "stderr: {stderr}");
+    assert!(stderr.contains("tests/runtime_sysmon.rs:"), "stderr: {stderr}");
+    assert!(stderr.contains("go::runtime::blocking"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_busy_loop_does_not_stall_new_goroutines() {
+    const NAME: &str = "a_busy_loop_does_not_stall_new_goroutines";
+    if is_child(NAME) {
+        spawn_during_stall(|| {
+            let end = Instant::now() + Duration::from_secs(1);
+            let mut x = 0u64;
+            while Instant::now() < end {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        });
+        return;
+    }
+    check_child(NAME, &[("GOMAXPROCS", "1")]);
+}
+
+#[test]
+fn migratable_ticker_keeps_ticking_beside_a_stalled_goroutine() {
+    // In migration mode an already-running ticker moves to the replacement
+    // worker, so its gaps stay short even without `blocking`.
+    const NAME: &str = "migratable_ticker_keeps_ticking_beside_a_stalled_goroutine";
+    if is_child(NAME) {
+        // SAFETY: nothing here holds thread-bound values across blocking calls.
+        unsafe { go::runtime::enable_migration() };
+        let worst = go::run(|| {
+            let ticker = go::spawn(|| {
+                let mut worst = Duration::ZERO;
+                let mut last = Instant::now();
+                let end = last + Duration::from_millis(600);
+                while Instant::now() < end {
+                    go::time::sleep(Duration::from_millis(5));
+                    worst = worst.max(last.elapsed());
+                    last = Instant::now();
+                }
+                worst
+            });
+            go::time::sleep(Duration::from_millis(20));
+            let stuck = go::spawn(|| std::thread::sleep(Duration::from_millis(400)));
+            let worst = ticker.join().unwrap();
+            stuck.join().unwrap();
+            worst
+        });
+        println!("worst-gap-ms={}", worst.as_millis());
+        return;
+    }
+    let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    let ms = common::reported(&stdout, "worst-gap-ms", &stderr);
+    assert!(ms < 50, "the migratable ticker stalled for {ms} ms");
+}
+
+#[test]
+fn the_stall_hook_replaces_the_report() {
+    const NAME: &str = "the_stall_hook_replaces_the_report";
+    if is_child(NAME) {
+        go::runtime::set_stall_hook(|s: &go::runtime::Stall| {
+            println!("hook: goroutine {} blocked {} ms", s.goroutine, s.blocked_for.as_millis());
+        });
+        go::spawn(|| std::thread::sleep(Duration::from_millis(200))).join().unwrap();
+        return;
+    }
+    let out = run_child(NAME, &[]);
+    let (stdout, stderr) = texts(&out);
+    assert!(stdout.contains("hook: goroutine "), "stdout: {stdout}");
+    assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
+}
