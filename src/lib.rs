@@ -44,7 +44,7 @@
 pub use go_macros::{defer, go, goroutine, main, make, select, test, waitgroup};
 pub use go_runtime::{
     Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, chan, context,
-    goroutine_local, run, runtime, scope, spawn, sync, time,
+    goroutine_local, net, run, runtime, scope, spawn, sync, time,
 };
 
 #[doc(hidden)]

@@ -30,6 +30,7 @@ mod coroutine;
 mod handle;
 mod introspect;
 mod local;
+pub mod net;
 mod panic;
 mod park;
 pub mod runtime;

@@ -52,10 +52,12 @@ pub enum WaitReason {
     Sleep,
     /// `runtime::blocking`: a helper thread is running its call.
     Syscall,
+    /// A socket operation waiting for the network (Go's `IO wait`).
+    IoWait,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 16] = [
+    const ALL: [WaitReason; 17] = [
         WaitReason::None,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -72,6 +74,7 @@ impl WaitReason {
         WaitReason::Join,
         WaitReason::Sleep,
         WaitReason::Syscall,
+        WaitReason::IoWait,
     ];
 
     /// Go's name for the state, as in `goroutine 1 [chan receive]:`.
@@ -100,13 +103,17 @@ impl WaitReason {
             WaitReason::Join => "join",
             WaitReason::Sleep => "sleep",
             WaitReason::Syscall => "syscall",
+            WaitReason::IoWait => "IO wait",
         }
     }
 
     /// Whether only another goroutine or thread can end the wait (no timer,
     /// no helper thread will): the waits deadlock detection counts.
     pub(crate) fn needs_a_waker(self) -> bool {
-        !matches!(self, WaitReason::None | WaitReason::Sleep | WaitReason::Syscall)
+        !matches!(
+            self,
+            WaitReason::None | WaitReason::Sleep | WaitReason::Syscall | WaitReason::IoWait
+        )
     }
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {
@@ -201,11 +208,16 @@ pub(crate) fn park(why: WaitReason) {
 /// left from an earlier call that returned early fires later as a harmless
 /// spurious wake-up.
 pub(crate) fn park_until(deadline: Instant) {
+    park_until_as(deadline, WaitReason::Sleep);
+}
+
+/// [`park_until`] with another reason for dumps.
+pub(crate) fn park_until_as(deadline: Instant, why: WaitReason) {
     match worker::current_gref() {
         Some(g) => {
             let w = worker::current().expect("a goroutine runs on a worker");
             w.add_timer(deadline, Fire::Wake(g));
-            park(WaitReason::Sleep);
+            park(why);
         }
         None => {
             let now = Instant::now();

@@ -38,9 +38,15 @@ impl Sleeper {
         self.sleeping.load(Ordering::SeqCst)
     }
 
-    /// Wakes the worker's thread (a token: harmless if it is awake).
+    /// Wakes the worker's thread (a token: harmless if it is awake), also
+    /// out of `epoll_wait` if it owns the netpoller.
     pub(crate) fn unpark(&self) {
         self.thread.unpark();
+        if let Some(np) = crate::net::poll::started()
+            && np.owned_by(self)
+        {
+            np.wake();
+        }
     }
 }
 

@@ -346,6 +346,14 @@ impl Runtime {
     }
 
     /// Wakes an idle worker that may take shared work, if one is needed.
+    /// Wakes a sleeping active worker, if any, whatever the searching count
+    /// (the netpoller needs an owner: an idle worker will take it).
+    pub(crate) fn wake_idle_worker(&self) {
+        self.idle.wake_any(|i| {
+            if self.is_active(i) { self.worker(i).map(|w| &w.sleeper) } else { None }
+        });
+    }
+
     pub(crate) fn notify_one(&self) {
         self.idle.notify_one(|i| {
             if self.is_active(i) { self.worker(i).map(|w| &w.sleeper) } else { None }

@@ -154,6 +154,13 @@ fn run(rt: &'static Runtime) {
     loop {
         std::thread::sleep(PERIOD);
         waiting_before = rescue_idle_work(rt, waiting_before);
+        // The network, if no worker has polled it for a period (all busy).
+        if let Some(np) = crate::net::poll::active()
+            && !np.has_owner()
+            && crate::scheduler::coarse_now().saturating_sub(np.last_poll()) >= 10
+        {
+            np.poll(Some(Duration::ZERO));
+        }
         let n = rt.num_started();
         seen.resize(n, None);
         for (i, slot) in seen.iter_mut().enumerate() {

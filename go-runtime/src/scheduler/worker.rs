@@ -451,12 +451,48 @@ impl Worker {
         }
     }
 
+    /// Instead of parking: if sockets are registered and no worker owns the
+    /// netpoller, owns it and blocks in `epoll_wait` until an event, a
+    /// wake-up or the next timer (`net/poll.rs`, "Who polls"). Returns
+    /// `Some(true)` if this worker should stop sleeping and look at its
+    /// queues, `Some(false)` if it polled and should keep waiting, `None` if
+    /// it did not poll (the caller parks as usual).
+    fn poll_network(&self, me: &Sleeper, next_timer: Option<Instant>) -> Option<bool> {
+        let np = crate::net::poll::active()?;
+        if !np.try_own(me) {
+            return None;
+        }
+        // A waker that cleared our flag before seeing us as the owner did
+        // not write the eventfd: do not block then (`try_own`).
+        if !me.is_sleeping() {
+            np.disown();
+            return Some(true);
+        }
+        let timeout = next_timer.map(|t| t.saturating_duration_since(Instant::now()));
+        np.poll(timeout);
+        np.disown();
+        // Stop sleeping if the poll gave us work (goroutines homed here go
+        // to our runnext or inbox), or a timer is due; else keep waiting.
+        Some(self.work_visible() || next_timer.is_some_and(|t| t <= Instant::now()))
+    }
+
     /// Looks for work beyond this worker's own queues, and parks the thread
     /// when there is none. Returns a goroutine, or `None` to make the caller
     /// look at its own queues again.
     fn search(&self) -> Option<GRef> {
         let next_timer = self.fire_timers();
-        if !self.pinned.borrow().is_empty() || !self.shared.runnext.is_empty() {
+        // Goroutines whose sockets became ready (those homed here land in
+        // our runnext or inbox; others in their home's inbox or the global
+        // queue).
+        if let Some(np) = crate::net::poll::active()
+            && !np.has_owner()
+        {
+            np.poll(Some(std::time::Duration::ZERO));
+        }
+        if !self.pinned.borrow().is_empty()
+            || !self.shared.runnext.is_empty()
+            || !self.shared.inbox.is_empty()
+        {
             return None;
         }
         if self.is_active() {
@@ -505,6 +541,11 @@ impl Worker {
         super::tick_coarse_clock(Instant::now());
         let mut check_after = super::deadlock::FIRST_CHECK;
         while me.is_sleeping() {
+            match self.poll_network(me, next_timer) {
+                Some(true) => break,
+                Some(false) => continue,
+                None => {}
+            }
             match next_timer {
                 Some(t) => {
                     let now = Instant::now();

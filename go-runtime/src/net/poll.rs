@@ -1,0 +1,356 @@
+//! The netpoller: one epoll instance for the process; a goroutine whose
+//! socket call would block parks on the socket's [`PollDesc`] until epoll
+//! says the socket is ready (Go's `netpoll` and `pollDesc`).
+//!
+//! # Protocol (per direction, read and write)
+//! State: `ready` (an edge arrived that nobody consumed) and `waiter`,
+//! under one small lock.
+//! 1. An operation tries the non-blocking system call first. On `EAGAIN`
+//!    it calls `wait`: under the lock, if `ready` is set it clears it and
+//!    retries at once; else it stores its `Unparker` and parks.
+//! 2. `poll` turns each epoll event into `ready` for the directions it
+//!    covers and wakes the waiter it takes out, after unlocking.
+//! 3. Sockets are registered edge-triggered (`EPOLLET`), so an edge that
+//!    arrives between the failed call and step 1 is kept in `ready` and not
+//!    lost: the waiter retries instead of sleeping through it. A stale
+//!    `ready` costs one extra `EAGAIN`.
+//!
+//! `PollDesc`s are never freed, only recycled with a new generation, so an
+//! event for a closed socket that is still in flight in another thread's
+//! `epoll_wait` touches valid memory; its generation no longer matches and
+//! it is dropped.
+//!
+//! # Who polls
+//! Idle workers (`scheduler::worker`): a searching worker polls without
+//! blocking; the last worker to go to sleep becomes the *poll owner* and
+//! blocks in `epoll_wait` instead of parking, with the nearest timer as the
+//! timeout, so there is no polling interval. Waking the poll owner writes
+//! to an eventfd that epoll watches. sysmon polls every 10 ms if nobody did,
+//! so a runtime whose workers never idle still sees the network.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::park::{self, Unparker, WaitReason};
+
+/// No worker owns the poller.
+pub(crate) const NO_OWNER: usize = usize::MAX;
+
+/// The process's poller.
+#[derive(Debug)]
+pub(crate) struct Netpoll {
+    /// The epoll instance.
+    epfd: RawFd,
+    /// An eventfd in the epoll set, written to wake a blocked `epoll_wait`.
+    wakefd: RawFd,
+    /// Sockets registered and not yet closed: nobody polls when zero.
+    registered: AtomicUsize,
+    /// The sleeper of the worker blocked in `epoll_wait` (as an address),
+    /// or `NO_OWNER`.
+    owner: AtomicUsize,
+    /// When the poller last ran (coarse ms), for sysmon's fallback poll.
+    last_poll: AtomicU64,
+    /// Recycled descriptors.
+    free: Mutex<Vec<&'static PollDesc>>,
+}
+
+/// epoll's `data` of the wake-up eventfd (no `PollDesc` has this address).
+const WAKE_TOKEN: u64 = 1;
+
+/// One direction of a socket's readiness.
+#[derive(Debug, Default)]
+struct Side {
+    /// An edge arrived that no operation consumed yet.
+    ready: bool,
+    /// The goroutine or thread waiting for the next edge.
+    waiter: Option<Unparker>,
+}
+
+/// A registered socket's readiness (Go's `pollDesc`).
+#[derive(Debug, Default)]
+pub(crate) struct PollDesc {
+    /// Incremented each time the descriptor is reused.
+    generation: AtomicU32,
+    /// Readable side.
+    read: Mutex<Side>,
+    /// Writable side.
+    write: Mutex<Side>,
+}
+
+/// Which way an operation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Reading, accepting, receiving.
+    Read,
+    /// Writing, connecting, sending.
+    Write,
+}
+
+/// The poller, created on first use.
+pub(crate) fn netpoll() -> &'static Netpoll {
+    static POLL: OnceLock<Netpoll> = OnceLock::new();
+    POLL.get_or_init(|| {
+        Netpoll::new().unwrap_or_else(|e| panic!("go: cannot create the netpoller: {e}"))
+    })
+}
+
+/// The poller, if it exists and has sockets to watch.
+pub(crate) fn active() -> Option<&'static Netpoll> {
+    started().filter(|p| p.registered.load(Ordering::Relaxed) > 0)
+}
+
+/// The poller, if it was created.
+pub(crate) fn started() -> Option<&'static Netpoll> {
+    NETPOLL_STARTED.get().map(|()| netpoll())
+}
+
+/// Set once the poller exists (so `active` never creates it).
+static NETPOLL_STARTED: OnceLock<()> = OnceLock::new();
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+}
+
+impl Netpoll {
+    fn new() -> io::Result<Self> {
+        // SAFETY: plain system calls with valid flags.
+        let epfd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: as above.
+        let wakefd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32 | libc::EPOLLET as u32,
+            u64: WAKE_TOKEN,
+        };
+        // SAFETY: valid descriptors and event.
+        cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, wakefd, &mut ev) })?;
+        raise_nofile_limit();
+        let _ = NETPOLL_STARTED.set(());
+        Ok(Netpoll {
+            epfd,
+            wakefd,
+            registered: AtomicUsize::new(0),
+            owner: AtomicUsize::new(NO_OWNER),
+            last_poll: AtomicU64::new(0),
+            free: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Registers the non-blocking socket `fd` (edge-triggered, both ways).
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<&'static PollDesc> {
+        let pd = self.free.lock().pop().unwrap_or_else(|| Box::leak(Box::default()));
+        let generation = pd.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+        *pd.read.lock() = Side::default();
+        *pd.write.lock() = Side::default();
+        let token = (std::ptr::from_ref(pd) as u64) | u64::from(generation) << 48;
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            u64: token,
+        };
+        // SAFETY: valid descriptors and event.
+        if let Err(e) = cvt(unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) })
+        {
+            self.free.lock().push(pd);
+            return Err(e);
+        }
+        self.registered.fetch_add(1, Ordering::SeqCst);
+        Ok(pd)
+    }
+
+    /// Forgets `fd` (about to be closed) and recycles its descriptor.
+    pub(crate) fn deregister(&self, fd: RawFd, pd: &'static PollDesc) {
+        // SAFETY: valid descriptors; a null event is allowed for DEL.
+        unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+        pd.generation.fetch_add(1, Ordering::AcqRel);
+        // Anyone still waiting gets woken to see the socket is gone.
+        for side in [&pd.read, &pd.write] {
+            let w = side.lock().waiter.take();
+            if let Some(w) = w {
+                w.unpark();
+            }
+        }
+        self.registered.fetch_sub(1, Ordering::SeqCst);
+        self.free.lock().push(pd);
+    }
+
+    /// Step 2: waits up to `timeout` (`None`: for ever) for events and
+    /// wakes the goroutines they concern. Returns how many were woken.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
+        self.last_poll.store(crate::scheduler::coarse_millis(), Ordering::Relaxed);
+        let ms = match timeout {
+            None => -1,
+            Some(d) => {
+                i32::try_from(d.as_millis().max(u128::from(!d.is_zero()))).unwrap_or(i32::MAX)
+            }
+        };
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 128];
+        // SAFETY: `events` has room for 128 entries.
+        let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), 128, ms) };
+        if n <= 0 {
+            return 0;
+        }
+        let mut woken = 0;
+        for ev in &events[..n as usize] {
+            let (flags, token) = (ev.events, ev.u64);
+            if token == WAKE_TOKEN {
+                let mut buf = 0u64;
+                // SAFETY: reading 8 bytes into `buf` from our eventfd.
+                unsafe { libc::read(self.wakefd, std::ptr::from_mut(&mut buf).cast(), 8) };
+                continue;
+            }
+            let addr = (token & ((1 << 48) - 1)) as usize;
+            let generation = (token >> 48) as u32;
+            // SAFETY: descriptors are leaked, never freed (module docs), so
+            // the address is valid whatever happened to the socket.
+            let pd = unsafe { &*(addr as *const PollDesc) };
+            if pd.generation.load(Ordering::Acquire) & 0xFFFF != generation & 0xFFFF {
+                continue;
+            }
+            let err = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
+            if flags & ((libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | err) != 0 {
+                woken += usize::from(pd.set_ready(Dir::Read));
+            }
+            if flags & (libc::EPOLLOUT as u32 | err) != 0 {
+                woken += usize::from(pd.set_ready(Dir::Write));
+            }
+        }
+        woken
+    }
+
+    /// Wakes the poll owner out of `epoll_wait`.
+    pub(crate) fn wake(&self) {
+        let one = 1u64;
+        // SAFETY: writing 8 bytes to our eventfd.
+        unsafe { libc::write(self.wakefd, std::ptr::from_ref(&one).cast(), 8) };
+    }
+
+    /// Tries to become the worker that blocks in `epoll_wait`; `me` is its
+    /// sleeper. SeqCst pairs with `owned_by` in `Sleeper::unpark`: either
+    /// the waker sees us as the owner (and writes the eventfd), or we see
+    /// that it cleared our `sleeping` flag (and do not block).
+    pub(crate) fn try_own(&self, me: &crate::scheduler::idle::Sleeper) -> bool {
+        let me = std::ptr::from_ref(me) as usize;
+        self.owner.compare_exchange(NO_OWNER, me, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
+
+    /// Gives up ownership.
+    pub(crate) fn disown(&self) {
+        self.owner.store(NO_OWNER, Ordering::SeqCst);
+    }
+
+    /// Whether the worker of sleeper `s` is blocked (or about to block) in
+    /// `epoll_wait`.
+    pub(crate) fn owned_by(&self, s: &crate::scheduler::idle::Sleeper) -> bool {
+        self.owner.load(Ordering::SeqCst) == std::ptr::from_ref(s) as usize
+    }
+
+    /// Whether some worker owns the poller.
+    pub(crate) fn has_owner(&self) -> bool {
+        self.owner.load(Ordering::SeqCst) != NO_OWNER
+    }
+
+    /// When the poller last ran (coarse ms).
+    pub(crate) fn last_poll(&self) -> u64 {
+        self.last_poll.load(Ordering::Relaxed)
+    }
+}
+
+impl PollDesc {
+    fn side(&self, dir: Dir) -> &Mutex<Side> {
+        match dir {
+            Dir::Read => &self.read,
+            Dir::Write => &self.write,
+        }
+    }
+
+    /// Step 2 for one direction; returns whether a waiter was woken.
+    fn set_ready(&self, dir: Dir) -> bool {
+        let w = {
+            let mut side = self.side(dir).lock();
+            side.ready = true;
+            side.waiter.take()
+        };
+        match w {
+            Some(w) => {
+                w.unpark();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Step 1: waits for the next edge in `dir` (or a consumed earlier one),
+    /// until `deadline`. Returns `false` on timeout.
+    pub(crate) fn wait(&self, dir: Dir, deadline: Option<Instant>) -> bool {
+        {
+            let mut side = self.side(dir).lock();
+            if side.ready {
+                side.ready = false;
+                return true;
+            }
+            side.waiter = Some(Unparker::current());
+        }
+        // Make sure someone polls: with no owner, wake an idle worker, which
+        // will take the poller (if every worker is busy, the caller's will
+        // when it goes idle, and sysmon polls every 10 ms meanwhile).
+        if !netpoll().has_owner() {
+            crate::scheduler::runtime().wake_idle_worker();
+        }
+        loop {
+            match deadline {
+                None => park::park(WaitReason::IoWait),
+                Some(t) => {
+                    if Instant::now() >= t {
+                        let mut side = self.side(dir).lock();
+                        side.waiter = None;
+                        if side.ready {
+                            side.ready = false;
+                            return true;
+                        }
+                        return false;
+                    }
+                    park::park_until_as(t, WaitReason::IoWait);
+                }
+            }
+            let mut side = self.side(dir).lock();
+            if side.ready {
+                side.ready = false;
+                side.waiter = None;
+                return true;
+            }
+            if side.waiter.is_none() {
+                // Woken by `deregister` or a deadline change: let the caller
+                // look again.
+                return true;
+            }
+        }
+    }
+
+    /// Wakes the waiters of both sides without marking anything ready: a
+    /// deadline changed, or the socket is being closed.
+    pub(crate) fn interrupt(&self) {
+        for side in [&self.read, &self.write] {
+            let w = side.lock().waiter.take();
+            if let Some(w) = w {
+                w.unpark();
+            }
+        }
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit, as Go does at
+/// startup: a server holds a descriptor per connection.
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid rlimit to fill in.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur < lim.rlim_max
+    {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+}

@@ -1,0 +1,432 @@
+//! TCP: [`TcpListener`] and [`TcpStream`].
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::time::Instant;
+
+use super::poll::{Dir, PollDesc, netpoll};
+use super::{Deadlines, io_loop};
+use crate::sync::Mutex;
+
+/// A TCP server socket (Go's `net.Listener` from `net.Listen("tcp", ...)`);
+/// `accept` parks only the calling goroutine.
+///
+/// # Example
+/// ```
+/// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// assert!(ln.local_addr().unwrap().port() > 0);
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    /// The socket, non-blocking.
+    inner: std::net::TcpListener,
+    /// Its readiness.
+    pd: &'static PollDesc,
+    /// The accept deadline.
+    deadlines: Deadlines,
+}
+
+/// A TCP connection (Go's `net.Conn`). Reads and writes park only the
+/// calling goroutine. `&TcpStream` also implements `Read` and `Write`, so
+/// one goroutine may read while another writes (share it in an `Arc`);
+/// concurrent reads (or writes) take turns, as in Go.
+///
+/// # Example
+/// ```
+/// use std::io::{Read, Write};
+/// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = ln.local_addr().unwrap();
+/// let h = go::spawn(move || {
+///     let mut s = String::new();
+///     ln.accept().unwrap().0.read_to_string(&mut s).unwrap();
+///     s
+/// });
+/// let mut c = go::net::TcpStream::connect(addr).unwrap();
+/// c.write_all(b"hi").unwrap();
+/// drop(c);
+/// assert_eq!(h.join().unwrap(), "hi");
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    /// The socket, non-blocking.
+    inner: std::net::TcpStream,
+    /// Its readiness.
+    pd: &'static PollDesc,
+    /// Read and write deadlines.
+    deadlines: Deadlines,
+    /// Serialises reads (one waiter per direction, `poll.rs`).
+    reading: Mutex<()>,
+    /// Serialises writes.
+    writing: Mutex<()>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` and listens.
+    ///
+    /// # Errors
+    /// As `std::net::TcpListener::bind`.
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    /// # drop(ln);
+    /// ```
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let inner = std::net::TcpListener::bind(addr)?;
+        // std listens with a backlog of 128; a burst of connections beyond
+        // it gets reset. Go uses the system's maximum: so do we (calling
+        // listen again on Linux only updates the backlog).
+        // SAFETY: `listen` on our own listening socket.
+        unsafe { libc::listen(inner.as_raw_fd(), max_backlog()) };
+        inner.set_nonblocking(true)?;
+        let pd = netpoll().register(inner.as_raw_fd())?;
+        Ok(TcpListener { inner, pd, deadlines: Deadlines::default() })
+    }
+
+    /// Waits for a connection (Go's `Accept`).
+    ///
+    /// # Errors
+    /// `TimedOut` past the deadline; otherwise as `accept(2)`.
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let addr = ln.local_addr().unwrap();
+    /// let c = go::net::TcpStream::connect(addr).unwrap();
+    /// let (s, peer) = ln.accept().unwrap();
+    /// assert_eq!(peer, c.local_addr().unwrap());
+    /// # drop(s);
+    /// ```
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, peer) = io_loop(self.pd, Dir::Read, &self.deadlines, || self.inner.accept())?;
+        Ok((TcpStream::from_std_connected(s)?, peer))
+    }
+
+    /// An endless iterator of accepted connections.
+    ///
+    /// # Example
+    /// ```no_run
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:8080").unwrap();
+    /// for conn in ln.incoming() {
+    ///     let conn = conn.unwrap();
+    ///     go::spawn(move || drop(conn)); // one goroutine per connection
+    /// }
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The address it listens on.
+    ///
+    /// # Errors
+    /// As `getsockname(2)`.
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(ln.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Sets (or clears) the deadline for `accept` (Go's `SetDeadline`).
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// ln.set_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    /// let err = ln.accept().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_deadline(&self, t: Option<Instant>) {
+        self.deadlines.set(Some(t), None);
+        self.pd.interrupt();
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        netpoll().deregister(self.inner.as_raw_fd(), self.pd);
+    }
+}
+
+/// The listen backlog: `net.core.somaxconn`, as Go reads it.
+fn max_backlog() -> libc::c_int {
+    std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(libc::SOMAXCONN)
+}
+
+/// Connections accepted from a [`TcpListener`]; never ends.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    /// The listener.
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+/// A `sockaddr` for `addr`.
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid `sockaddr_storage`.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: `sockaddr_storage` is larger than and aligned for
+            // `sockaddr_in`.
+            unsafe { std::ptr::write(std::ptr::from_mut(&mut ss).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: as above, for `sockaddr_in6`.
+            unsafe { std::ptr::write(std::ptr::from_mut(&mut ss).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
+impl TcpStream {
+    /// Connects to `addr` (Go's `net.Dial("tcp", addr)`), trying each
+    /// address it resolves to; only the calling goroutine waits.
+    ///
+    /// # Errors
+    /// The last address's error, as `connect(2)`.
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// assert_eq!(c.peer_addr().unwrap(), ln.local_addr().unwrap());
+    /// ```
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
+        for a in addr.to_socket_addrs()? {
+            match Self::connect_one(&a) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
+        let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        // SAFETY: plain system call.
+        let fd = unsafe {
+            libc::socket(family, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a new socket we own; std closes it on drop.
+        let inner = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+        let stream = TcpStream::from_std(inner)?;
+        let (ss, len) = sockaddr(addr);
+        // SAFETY: `ss` holds a valid address of `len` bytes.
+        let r = unsafe { libc::connect(fd, std::ptr::from_ref(&ss).cast(), len) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINPROGRESS) {
+                return Err(e);
+            }
+            // Writable means connected (or failed: SO_ERROR says which).
+            io_loop(stream.pd, Dir::Write, &stream.deadlines, || {
+                match stream.inner.take_error()? {
+                    Some(e) => Err(e),
+                    None => match stream.inner.peer_addr() {
+                        Ok(_) => Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                            Err(io::ErrorKind::WouldBlock.into())
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
+            })?;
+        }
+        Ok(stream)
+    }
+
+    fn from_std(inner: std::net::TcpStream) -> io::Result<TcpStream> {
+        let pd = netpoll().register(inner.as_raw_fd())?;
+        Ok(TcpStream {
+            inner,
+            pd,
+            deadlines: Deadlines::default(),
+            reading: Mutex::new(()),
+            writing: Mutex::new(()),
+        })
+    }
+
+    fn from_std_connected(inner: std::net::TcpStream) -> io::Result<TcpStream> {
+        inner.set_nonblocking(true)?;
+        Self::from_std(inner)
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    /// As `getpeername(2)`.
+    ///
+    /// # Example
+    /// See [`TcpStream::connect`].
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// As `getsockname(2)`.
+    ///
+    /// # Example
+    /// See [`TcpListener::accept`].
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Shuts down reading, writing or both (Go's `CloseWrite`, ...).
+    ///
+    /// # Errors
+    /// As `shutdown(2)`.
+    ///
+    /// # Example
+    /// ```
+    /// use std::io::Read;
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// let (mut s, _) = ln.accept().unwrap();
+    /// c.shutdown(std::net::Shutdown::Write).unwrap();
+    /// assert_eq!(s.read(&mut [0; 8]).unwrap(), 0); // end of stream
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    ///
+    /// # Errors
+    /// As `setsockopt(2)`.
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// c.set_nodelay(true).unwrap();
+    /// ```
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.inner.set_nodelay(on)
+    }
+
+    /// Sets (or clears) the read deadline (Go's `SetReadDeadline`); a read
+    /// waiting now is re-evaluated against it.
+    ///
+    /// # Example
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::{Duration, Instant};
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// c.set_read_deadline(Some(Instant::now() + Duration::from_millis(10)));
+    /// let err = c.read(&mut [0; 4]).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_read_deadline(&self, t: Option<Instant>) {
+        self.deadlines.set(Some(t), None);
+        self.pd.interrupt();
+    }
+
+    /// Sets (or clears) the write deadline (Go's `SetWriteDeadline`).
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// c.set_write_deadline(None);
+    /// ```
+    pub fn set_write_deadline(&self, t: Option<Instant>) {
+        self.deadlines.set(None, Some(t));
+        self.pd.interrupt();
+    }
+
+    /// Sets both deadlines (Go's `SetDeadline`).
+    ///
+    /// # Example
+    /// ```
+    /// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = go::net::TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    /// c.set_deadline(None);
+    /// ```
+    pub fn set_deadline(&self, t: Option<Instant>) {
+        self.deadlines.set(Some(t), Some(t));
+        self.pd.interrupt();
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let _turn = self.reading.lock();
+        io_loop(self.pd, Dir::Read, &self.deadlines, || (&self.inner).read(buf))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _turn = self.writing.lock();
+        io_loop(self.pd, Dir::Write, &self.deadlines, || (&self.inner).write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        netpoll().deregister(self.inner.as_raw_fd(), self.pd);
+    }
+}
