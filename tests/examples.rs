@@ -161,6 +161,16 @@ fn item_9_main_returning_exits_at_once() {
 }
 
 #[test]
+fn net_echo_server() {
+    assert_eq!(run("echo_server"), ["hello, echo"]);
+}
+
+#[test]
+fn net_http_server_answers_pipelined_requests() {
+    assert_eq!(run("http_server"), ["2 responses `HTTP/1.1 200 OK`, 2 bodies `Hello, World!`"]);
+}
+
+#[test]
 fn demo_hello() {
     let lines = run("hello");
     assert_eq!(lines[3], "All workers finished");
