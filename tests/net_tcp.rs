@@ -264,3 +264,37 @@ fn plain_threads_use_the_same_sockets() {
         h.join().unwrap();
     }
 }
+
+/// `go::net::copy` (Go's `io.Copy` between TCP connections, with splice):
+/// a proxy in front of the echo server passes 1 MiB through both ways.
+#[test]
+fn copy_proxies_a_megabyte_both_ways() {
+    let _w = watchdog(Duration::from_secs(60), "copy proxy");
+    let (echo, _) = echo_server();
+    let front = TcpListener::bind("127.0.0.1:0").unwrap();
+    let front_addr = front.local_addr().unwrap();
+    go::spawn(move || {
+        let (client, _) = front.accept().unwrap();
+        let (client, backend) = (Arc::new(client), Arc::new(TcpStream::connect(echo).unwrap()));
+        let (c2, b2) = (client.clone(), backend.clone());
+        let up = go::spawn(move || {
+            let n = go::net::copy(&b2, &c2).unwrap();
+            b2.shutdown(std::net::Shutdown::Write).unwrap();
+            n
+        });
+        let down = go::net::copy(&client, &backend).unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(up.join().unwrap(), down);
+    });
+    let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let c = Arc::new(TcpStream::connect(front_addr).unwrap());
+    let reader = c.clone();
+    let back = go::spawn(move || {
+        let mut got = Vec::new();
+        (&*reader).read_to_end(&mut got).unwrap();
+        got
+    });
+    (&*c).write_all(&data).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(fnv(&back.join().unwrap()), fnv(&data));
+}

@@ -36,7 +36,7 @@ mod udp;
 use std::io;
 use std::time::Instant;
 
-pub use self::tcp::{Incoming, TcpListener, TcpStream};
+pub use self::tcp::{Incoming, TcpListener, TcpStream, copy};
 pub use self::udp::UdpSocket;
 
 /// Go's `os.ErrDeadlineExceeded`, as an `io::Error` of kind `TimedOut`.

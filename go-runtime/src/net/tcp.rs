@@ -385,6 +385,77 @@ impl TcpStream {
     }
 }
 
+/// Go's `io.Copy(dst, src)` between two TCP connections: copies until
+/// `src` reaches end of stream, returning the bytes copied. Like Go, it moves
+/// the data with `splice(2)` through a pipe, without copying it into user
+/// memory; only the calling goroutine waits.
+///
+/// # Errors
+/// A read or write error, or a deadline passing on either side.
+///
+/// # Example
+/// ```
+/// use std::io::{Read, Write};
+/// let ln = go::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let addr = ln.local_addr().unwrap();
+/// // An echo server: copy each connection back to itself.
+/// go::spawn(move || {
+///     let (c, _) = ln.accept().unwrap();
+///     go::net::copy(&c, &c).unwrap();
+/// });
+/// let mut c = go::net::TcpStream::connect(addr).unwrap();
+/// c.write_all(b"ping").unwrap();
+/// let mut back = [0; 4];
+/// c.read_exact(&mut back).unwrap();
+/// assert_eq!(&back, b"ping");
+/// ```
+pub fn copy(dst: &TcpStream, src: &TcpStream) -> io::Result<u64> {
+    /// A pipe, closed on drop.
+    struct Pipe([RawFd; 2]);
+    impl Drop for Pipe {
+        fn drop(&mut self) {
+            // SAFETY: closing the pipe's two descriptors, which we own.
+            unsafe {
+                libc::close(self.0[0]);
+                libc::close(self.0[1]);
+            }
+        }
+    }
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let pipe = Pipe(fds);
+    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
+    let splice = |from: RawFd, to: RawFd, len: usize| -> io::Result<usize> {
+        // SAFETY: splicing between descriptors we hold, null offsets.
+        let n = unsafe {
+            libc::splice(from, std::ptr::null_mut(), to, std::ptr::null_mut(), len, flags)
+        };
+        if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+    };
+    let _in_turn = src.reading.lock();
+    let mut total = 0u64;
+    loop {
+        let n = io_loop(src.pd, Dir::Read, &src.deadlines, || {
+            splice(src.as_raw_fd(), pipe.0[1], 1 << 20)
+        })?;
+        if n == 0 {
+            return Ok(total);
+        }
+        let _out_turn = dst.writing.lock();
+        let mut left = n;
+        while left > 0 {
+            let m = io_loop(dst.pd, Dir::Write, &dst.deadlines, || {
+                splice(pipe.0[0], dst.as_raw_fd(), left)
+            })?;
+            left -= m;
+        }
+        total += n as u64;
+    }
+}
+
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let _turn = self.reading.lock();
