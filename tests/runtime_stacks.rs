@@ -98,19 +98,22 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
             .find(|l| l.starts_with("VmSize:"))
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             .unwrap();
-        let limit = (vm_kb + 64 * 1024) * 1024;
+        // 128 MiB of headroom: room for the panics' allocations and the
+        // runtime's own threads (sysmon may start one), not for a slab of
+        // 256 MiB stacks.
+        let limit = (vm_kb + 128 * 1024) * 1024;
         let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
         // SAFETY: setrlimit only reads `rl`.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
-        // A 64 MiB stack class has no slab yet: mapping one must fail.
-        let err = go::Builder::new().stack_size(64 << 20).spawn(|| ()).unwrap_err();
+        // A 256 MiB stack class has no slab yet: mapping one must fail.
+        let err = go::Builder::new().stack_size(256 << 20).spawn(|| ()).unwrap_err();
         println!("builder-error={err}");
         let panic = std::panic::catch_unwind(|| {
-            go::Builder::new().stack_size(64 << 20).spawn(|| ()).unwrap()
+            go::Builder::new().stack_size(256 << 20).spawn(|| ()).unwrap()
         });
         assert!(panic.is_err());
         let msg = std::panic::catch_unwind(|| {
-            go::runtime::set_stack_size(64 << 20);
+            go::runtime::set_stack_size(256 << 20);
             go::spawn(|| ())
         })
         .unwrap_err();
