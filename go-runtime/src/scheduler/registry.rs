@@ -52,15 +52,11 @@ impl Registry {
     pub(crate) fn remove(&mut self, slot: u32) -> Option<GRef> {
         let g = self.slots[slot as usize].take();
         self.free.push(slot);
-        // Give memory back after a burst (a million goroutines, then few).
-        if self.free.len() > 1024 && self.free.len() * 2 > self.slots.len() {
-            while self.slots.last().is_some_and(Option::is_none) {
-                self.slots.pop();
-            }
-            let len = self.slots.len();
-            self.free.retain(|&i| (i as usize) < len);
-            self.slots.shrink_to(len * 2);
-            self.free.shrink_to(self.free.len() * 2);
+        // Give memory back once a burst is over (a million goroutines, then
+        // none): only when empty, so that removal stays O(1).
+        if self.free.len() == self.slots.len() && self.slots.len() > 1024 {
+            self.slots = Vec::new();
+            self.free = Vec::new();
         }
         g
     }

@@ -6,7 +6,8 @@
 //! take it back. Every 10 ms sysmon reads each active worker's schedule
 //! tick and running goroutine (both published by the worker, see
 //! `Counts`). A worker seen on the same goroutine at the same tick for
-//! 20 ms or more is *stalled*:
+//! 20 ms while blocked in the kernel, or 100 ms while computing, is
+//! *stalled*:
 //!
 //! 1. The stall is reported once, through the hook set with
 //!    `runtime::set_stall_hook` (by default a line on stderr naming the
@@ -45,8 +46,12 @@ use super::Runtime;
 
 /// How often sysmon looks.
 const PERIOD: Duration = Duration::from_millis(10);
-/// How long a worker may stay on one goroutine before it counts as stalled.
+/// How long a worker may stay blocked in the kernel on one goroutine
+/// before it counts as stalled.
 const STALL: Duration = Duration::from_millis(20);
+/// How long a goroutine may compute without yielding before its worker
+/// counts as stalled.
+const BUSY_STALL: Duration = Duration::from_millis(100);
 
 /// A goroutine that kept its worker's thread from scheduling, as reported to
 /// the hook set with [`set_stall_hook`](crate::runtime::set_stall_hook).
@@ -191,9 +196,17 @@ fn run(rt: &'static Runtime) {
             // of an oversubscribed machine (a test harness running many
             // tests on two cores): another thread would compete for the
             // same CPUs, so neither report nor hand off; look again later.
+            // A goroutine computing on its CPU gets a longer slice than one
+            // blocked in the kernel: handing its work to a new thread adds a
+            // thread competing for the same CPUs (Go would preempt it), so
+            // it is worth it only for a long computation.
             let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(s.cpu_at_since));
-            if !s.reported && classify(tid, blocked_for, used) == ThreadState::Starved {
-                continue;
+            if !s.reported {
+                match classify(tid, blocked_for, used) {
+                    ThreadState::Starved => continue,
+                    ThreadState::Busy if blocked_for < BUSY_STALL => continue,
+                    _ => {}
+                }
             }
             if !s.reported {
                 s.reported = true;
