@@ -3,39 +3,20 @@
 //! tutorial says the order may vary, and per goroutine for the time-based
 //! ones.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Runs example `name` (building it first if `cargo test` did not), and
-/// returns its stdout lines after checking it exited with status 0.
+/// Runs example `name` (building it first: a filtered `cargo test` may not
+/// have), and returns its stdout lines after checking it exited with 0.
 fn run(name: &str) -> Vec<String> {
-    let dir = std::env::current_exe()
-        .expect("test binary path")
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target directory")
-        .join("examples");
-    let exe: PathBuf = dir.join(name);
-    // `cargo test` builds the examples first; a filtered run
-    // (`cargo test --test examples`) may not have, or may hold stale ones.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let release = dir.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "release");
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "--example", name]);
-    if release {
-        build.arg("--release");
-    }
-    let st = build.status().expect("run cargo build");
-    assert!(st.success(), "building example {name} failed");
-    let out = Command::new(&exe).output().expect("run the example");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let out = common::run_example(name, &[]);
+    let (stdout, stderr) = common::texts(&out);
     assert!(
         out.status.success(),
-        "example {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        "example {name} failed: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
     );
     stdout.lines().map(str::to_string).collect()
 }

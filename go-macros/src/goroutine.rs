@@ -143,39 +143,50 @@ fn owned_hint(t: &Type) -> &'static str {
 
 /// A compile-time check that the by-value parameter `name: ty` is `Send`.
 fn send_check(name: &str, ty: &Type) -> TokenStream {
-    let message = format!("goroutine parameter `{name}` cannot be sent to another goroutine");
-    let note = "a goroutine may run on another thread: its parameters must be `Send` (an `Rc` \
-                or `RefCell` cannot be shared between goroutines; use `Arc` and \
-                `go::sync::Mutex`)";
-    let (t, f) = (hidden("Send"), hidden("goroutine_parameter"));
-    let call = quote_spanned! {ty.span()=> #f::<#ty>() };
-    quote! {
-        {
-            #[diagnostic::on_unimplemented(message = #message, label = "not `Send`", note = #note)]
-            trait #t {}
-            #[diagnostic::do_not_recommend]
-            impl<T: ?::core::marker::Sized + ::core::marker::Send> #t for T {}
-            fn #f<T: ?::core::marker::Sized + #t>() {}
-            #call;
-        }
-    }
+    bound_check(
+        ty,
+        "Send",
+        &quote! { ?::core::marker::Sized + ::core::marker::Send },
+        &format!("goroutine parameter `{name}` cannot be sent to another goroutine"),
+        "not `Send`",
+        "a goroutine may run on another thread: its parameters must be `Send` (an `Rc` or \
+         `RefCell` cannot be shared between goroutines; use `Arc` and `go::sync::Mutex`)",
+    )
 }
 
 /// A compile-time check that `&ty` is a shared handle's reference.
 fn handle_check(name: &str, ty: &Type) -> TokenStream {
-    let message =
-        format!("goroutine parameter `{name}` borrows a `{{Self}}`, which is not a shared handle");
-    let note = "a goroutine may outlive its caller's borrows: take the value by value, or \
-                share it through a handle (`Arc<T>`, `WaitGroup`, `Chan<T>`, `Context`; \
-                implement `go::SharedHandle` for your own)";
-    let (t, f) = (hidden("SharedHandle"), hidden("goroutine_parameter"));
+    bound_check(
+        ty,
+        "SharedHandle",
+        &quote! { ::go::SharedHandle },
+        &format!("goroutine parameter `{name}` borrows a `{{Self}}`, which is not a shared handle"),
+        "borrowed",
+        "a goroutine may outlive its caller's borrows: take the value by value, or share it \
+         through a handle (`Arc<T>`, `WaitGroup`, `Chan<T>`, `Context`; implement \
+         `go::SharedHandle` for your own)",
+    )
+}
+
+/// A check that `ty` meets `bound`, reported with `message`, `label` and
+/// `note` on the user's `ty` through a local trait named `trait_name` (the
+/// name rustc's help line shows).
+fn bound_check(
+    ty: &Type,
+    trait_name: &str,
+    bound: &TokenStream,
+    message: &str,
+    label: &str,
+    note: &str,
+) -> TokenStream {
+    let (t, f) = (hidden(trait_name), hidden("goroutine_parameter"));
     let call = quote_spanned! {ty.span()=> #f::<#ty>() };
     quote! {
         {
-            #[diagnostic::on_unimplemented(message = #message, label = "borrowed", note = #note)]
+            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
             trait #t {}
             #[diagnostic::do_not_recommend]
-            impl<T: ::go::SharedHandle> #t for T {}
+            impl<T: #bound> #t for T {}
             fn #f<T: ?::core::marker::Sized + #t>() {}
             #call;
         }

@@ -60,14 +60,24 @@ impl Deadlines {
         }
     }
 
-    fn set(&self, read: Option<Option<Instant>>, write: Option<Option<Instant>>) {
-        let mut at = self.at.lock();
-        if let Some(r) = read {
-            at.0 = r;
+    /// Sets the read and/or write deadline (`None`: leave it), then wakes
+    /// the waiters of `pd` so that they look at the new deadlines.
+    fn set(
+        &self,
+        pd: &poll::PollDesc,
+        read: Option<Option<Instant>>,
+        write: Option<Option<Instant>>,
+    ) {
+        {
+            let mut at = self.at.lock();
+            if let Some(r) = read {
+                at.0 = r;
+            }
+            if let Some(w) = write {
+                at.1 = w;
+            }
         }
-        if let Some(w) = write {
-            at.1 = w;
-        }
+        pd.interrupt();
     }
 }
 

@@ -142,8 +142,7 @@ impl TcpListener {
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(Some(t), None);
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, Some(t), None);
     }
 }
 
@@ -354,8 +353,7 @@ impl TcpStream {
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_read_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(Some(t), None);
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, Some(t), None);
     }
 
     /// Sets (or clears) the write deadline (Go's `SetWriteDeadline`).
@@ -367,8 +365,7 @@ impl TcpStream {
     /// c.set_write_deadline(None);
     /// ```
     pub fn set_write_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(None, Some(t));
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, None, Some(t));
     }
 
     /// Sets both deadlines (Go's `SetDeadline`).
@@ -380,8 +377,7 @@ impl TcpStream {
     /// c.set_deadline(None);
     /// ```
     pub fn set_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(Some(t), Some(t));
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, Some(t), Some(t));
     }
 }
 

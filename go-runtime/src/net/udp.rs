@@ -131,8 +131,7 @@ impl UdpSocket {
     /// assert_eq!(s.recv(&mut [0; 4]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_read_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(Some(t), None);
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, Some(t), None);
     }
 
     /// Sets (or clears) the write deadline.
@@ -143,8 +142,7 @@ impl UdpSocket {
     /// s.set_write_deadline(None);
     /// ```
     pub fn set_write_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(None, Some(t));
-        self.pd.interrupt();
+        self.deadlines.set(self.pd, None, Some(t));
     }
 }
 
