@@ -11,7 +11,8 @@
 //! | `sync` | [`sync::WaitGroup`], [`waitgroup!`], [`sync::Mutex`], [`sync::RwMutex`], [`sync::Once`], [`sync::Cond`] |
 //! | `time` | [`time::sleep`], [`time::after`], [`time::Timer`], [`time::Ticker`] |
 //! | `context` | [`context::with_cancel`], [`context::with_timeout`], ... |
-//! | `runtime` | [`runtime::gosched`], [`runtime::gomaxprocs`], [`runtime::blocking`] |
+//! | `runtime` | [`runtime::gosched`], [`runtime::gomaxprocs`], [`runtime::blocking`], [`runtime::goroutines`], [`runtime::dump`] |
+//! | `net` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::copy`] (deadlines like `SetDeadline`) |
 //! | `func main` | [`macro@main`], and [`macro@test`] for tests |
 //!
 //! ```
