@@ -7,10 +7,10 @@ pub use go_runtime::SharedHandle;
 pub use go_runtime::chan::{Chan, Select, select_forever};
 pub use go_runtime::{Scope, scope, spawn};
 
-/// `go!(f(x))`: every by-value argument goes through here, spanned on the
-/// user's tokens, so a non-`Send` one is reported in goroutine terms.
+/// `go!(f(x))`: wraps a by-value argument once `go!`'s own check (a local
+/// trait naming the argument) has established that it is `Send`.
 #[inline]
-pub fn goroutine_arg<T: GoroutineValue>(v: T) -> Arg<T> {
+pub fn goroutine_arg<T: Send>(v: T) -> Arg<T> {
     Arg(v)
 }
 
@@ -99,22 +99,11 @@ impl<T> Arg<T> {
 }
 
 // SAFETY: an `Arg<T>` is only ever built by `goroutine_arg`, which requires
-// `T: Send` (through `GoroutineValue`): for a non-`Send` `T` the program does
+// `T: Send`: for a non-`Send` `T` the program does
 // not compile, so every `Arg` that exists holds a `Send` value. The impl
 // exists so that a failed check is reported once, at the argument, rather
 // than a second time by `spawn`'s bound on the whole closure.
 unsafe impl<T> Send for Arg<T> {}
-
-/// The values a goroutine may be given.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be sent to another goroutine",
-    label = "passed to a goroutine here",
-    note = "a goroutine may run on another thread: its arguments must be `Send` (an `Rc` or `RefCell` cannot be shared between goroutines; use `Arc` and `go::sync::Mutex`)"
-)]
-pub trait GoroutineValue {}
-
-#[diagnostic::do_not_recommend]
-impl<T: Send> GoroutineValue for T {}
 
 /// A scoped `go` statement's body, its value (if any) dropped.
 #[inline]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{is_child, run_child, texts};
 
@@ -18,17 +18,7 @@ fn a_blocking_call_does_not_stall_its_worker() {
             let sleeper = go::spawn(|| {
                 go::runtime::blocking(|| std::thread::sleep(Duration::from_millis(300)));
             });
-            let ticker = go::spawn(|| {
-                let mut worst = Duration::ZERO;
-                let mut last = Instant::now();
-                let end = last + Duration::from_millis(400);
-                while Instant::now() < end {
-                    go::time::sleep(Duration::from_millis(5));
-                    worst = worst.max(last.elapsed());
-                    last = Instant::now();
-                }
-                worst
-            });
+            let ticker = go::spawn(|| common::worst_tick_gap(Duration::from_millis(400)));
             sleeper.join().unwrap();
             ticker.join().unwrap()
         });

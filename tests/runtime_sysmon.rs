@@ -71,17 +71,7 @@ fn migratable_ticker_keeps_ticking_beside_a_stalled_goroutine() {
         // SAFETY: nothing here holds thread-bound values across blocking calls.
         unsafe { go::runtime::enable_migration() };
         let worst = go::run(|| {
-            let ticker = go::spawn(|| {
-                let mut worst = Duration::ZERO;
-                let mut last = Instant::now();
-                let end = last + Duration::from_millis(600);
-                while Instant::now() < end {
-                    go::time::sleep(Duration::from_millis(5));
-                    worst = worst.max(last.elapsed());
-                    last = Instant::now();
-                }
-                worst
-            });
+            let ticker = go::spawn(|| common::worst_tick_gap(Duration::from_millis(600)));
             go::time::sleep(Duration::from_millis(20));
             let stuck = go::spawn(|| std::thread::sleep(Duration::from_millis(400)));
             let worst = ticker.join().unwrap();

@@ -89,7 +89,7 @@ where
         env: PhantomData,
     };
     let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
-    let result = result.map_err(|p| scope.record_panic(p));
+    let result = result.map_err(|p| store_first(&scope.panic, p));
     // Step 3 of the soundness argument: wait on every path.
     scope.wg.wait();
     if let Some(p) = scope.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -103,13 +103,6 @@ fn store_first(slot: &Mutex<Option<Box<dyn Any + Send>>>, p: Box<dyn Any + Send>
     let mut first = slot.lock().unwrap_or_else(|e| e.into_inner());
     if first.is_none() {
         *first = Some(p);
-    }
-}
-
-impl Scope<'_, '_> {
-    /// Records a panic of the body (kept if it is the first).
-    fn record_panic(&self, p: Box<dyn Any + Send>) {
-        store_first(&self.panic, p);
     }
 }
 
@@ -148,12 +141,13 @@ impl<'scope> Scope<'scope, '_> {
             wg.done();
         };
         let body: Box<dyn FnOnce() + Send + 'scope> = Box::new(body);
-        // SAFETY: only the lifetime changes. The closure borrows data living
-        // at least as long as `'scope`, and `scope` does not return (so no
-        // such data is freed) before the closure has run and been dropped:
-        // it counted it (the `add` below happens before the spawn) and waits
-        // for `done`, which the closure calls last, after `f` and its
-        // captures are gone; `panic` is written before that `done`.
+        // Only the lifetime changes. The closure borrows data living at least
+        // as long as `'scope`, and `scope` does not return (so no such data
+        // is freed) before the closure has run and been dropped: it counted
+        // it (the `add` below happens before the spawn) and waits for
+        // `done`, which the closure calls last, after `f` and its captures
+        // are gone; `panic` is written before that `done`.
+        // SAFETY: by the argument above and the module docs' steps 1-3.
         let body: Box<dyn FnOnce() + Send + 'static> = unsafe {
             std::mem::transmute::<
                 Box<dyn FnOnce() + Send + 'scope>,

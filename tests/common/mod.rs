@@ -113,3 +113,17 @@ pub fn example_command(name: &str, args: &[&str]) -> Command {
     cmd.args(args);
     cmd
 }
+
+/// Ticks every 5 ms for `d` on the calling goroutine; returns the largest
+/// gap between ticks (how long the goroutine was kept from running).
+pub fn worst_tick_gap(d: Duration) -> Duration {
+    let mut worst = Duration::ZERO;
+    let mut last = std::time::Instant::now();
+    let end = last + d;
+    while std::time::Instant::now() < end {
+        go::time::sleep(Duration::from_millis(5));
+        worst = worst.max(last.elapsed());
+        last = std::time::Instant::now();
+    }
+    worst
+}

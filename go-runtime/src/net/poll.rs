@@ -39,7 +39,7 @@ use parking_lot::Mutex;
 use crate::park::{self, Unparker, WaitReason};
 
 /// No worker owns the poller.
-pub(crate) const NO_OWNER: usize = usize::MAX;
+const NO_OWNER: usize = usize::MAX;
 
 /// The process's poller.
 #[derive(Debug)]
@@ -146,7 +146,8 @@ impl Netpoll {
         let generation = pd.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
         *pd.read.lock() = Side::default();
         *pd.write.lock() = Side::default();
-        let token = (std::ptr::from_ref(pd) as u64) | u64::from(generation) << 48;
+        // The top 16 bits of the token carry the generation's low 16 bits.
+        let token = (std::ptr::from_ref(pd) as u64) | u64::from(generation & 0xFFFF) << 48;
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
             u64: token,
@@ -167,19 +168,14 @@ impl Netpoll {
         unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
         pd.generation.fetch_add(1, Ordering::AcqRel);
         // Anyone still waiting gets woken to see the socket is gone.
-        for side in [&pd.read, &pd.write] {
-            let w = side.lock().waiter.take();
-            if let Some(w) = w {
-                w.unpark();
-            }
-        }
+        pd.interrupt();
         self.registered.fetch_sub(1, Ordering::SeqCst);
         self.free.lock().push(pd);
     }
 
     /// Step 2: waits up to `timeout` (`None`: for ever) for events and
-    /// wakes the goroutines they concern. Returns how many were woken.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
+    /// wakes the goroutines they concern.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) {
         self.last_poll.store(crate::scheduler::coarse_millis(), Ordering::Relaxed);
         let ms = match timeout {
             None => -1,
@@ -191,9 +187,8 @@ impl Netpoll {
         // SAFETY: `events` has room for 128 entries.
         let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), 128, ms) };
         if n <= 0 {
-            return 0;
+            return;
         }
-        let mut woken = 0;
         for ev in &events[..n as usize] {
             let (flags, token) = (ev.events, ev.u64);
             if token == WAKE_TOKEN {
@@ -207,18 +202,17 @@ impl Netpoll {
             // SAFETY: descriptors are leaked, never freed (module docs), so
             // the address is valid whatever happened to the socket.
             let pd = unsafe { &*(addr as *const PollDesc) };
-            if pd.generation.load(Ordering::Acquire) & 0xFFFF != generation & 0xFFFF {
+            if pd.generation.load(Ordering::Acquire) & 0xFFFF != generation {
                 continue;
             }
             let err = (libc::EPOLLERR | libc::EPOLLHUP) as u32;
             if flags & ((libc::EPOLLIN | libc::EPOLLRDHUP) as u32 | err) != 0 {
-                woken += usize::from(pd.set_ready(Dir::Read));
+                pd.set_ready(Dir::Read);
             }
             if flags & (libc::EPOLLOUT as u32 | err) != 0 {
-                woken += usize::from(pd.set_ready(Dir::Write));
+                pd.set_ready(Dir::Write);
             }
         }
-        woken
     }
 
     /// Wakes the poll owner out of `epoll_wait`.
@@ -267,19 +261,15 @@ impl PollDesc {
         }
     }
 
-    /// Step 2 for one direction; returns whether a waiter was woken.
-    fn set_ready(&self, dir: Dir) -> bool {
+    /// Step 2 for one direction.
+    fn set_ready(&self, dir: Dir) {
         let w = {
             let mut side = self.side(dir).lock();
             side.ready = true;
             side.waiter.take()
         };
-        match w {
-            Some(w) => {
-                w.unpark();
-                true
-            }
-            None => false,
+        if let Some(w) = w {
+            w.unpark();
         }
     }
 

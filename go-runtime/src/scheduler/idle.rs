@@ -107,13 +107,18 @@ impl Idle {
     /// worker from the list if nobody did yet. Returns true if the worker was
     /// still registered (it was not woken by anyone).
     pub(crate) fn unregister_sleeper(&self, index: usize, me: &Sleeper) -> bool {
-        let mut list = self.sleepers.lock();
-        if !me.sleeping.load(Ordering::Relaxed) {
+        self.take_listed(&mut self.sleepers.lock(), index, me)
+    }
+
+    /// Under the `sleepers` lock (`list`): removes worker `index`, whose
+    /// sleeper is `s`, if it is still registered; returns whether it was.
+    fn take_listed(&self, list: &mut Vec<usize>, index: usize, s: &Sleeper) -> bool {
+        if !s.sleeping.load(Ordering::Relaxed) {
             return false;
         }
         let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
         list.swap_remove(at);
-        me.sleeping.store(false, Ordering::SeqCst);
+        s.sleeping.store(false, Ordering::SeqCst);
         self.num_sleeping.store(list.len(), Ordering::SeqCst);
         true
     }
@@ -166,13 +171,12 @@ impl Idle {
         }
         {
             let mut list = self.sleepers.lock();
-            if !s.sleeping.load(Ordering::Relaxed) {
+            if !self.take_listed(&mut list, index, s) {
                 return;
             }
-            let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
-            list.swap_remove(at);
-            s.sleeping.store(false, Ordering::SeqCst);
-            self.num_sleeping.store(list.len(), Ordering::SeqCst);
+            // Counted as searching (W3) before the lock is released: the
+            // woken worker's `unregister_sleeper` takes the lock, so it
+            // cannot stop searching before this count exists.
             self.num_searching.fetch_add(1, Ordering::SeqCst);
         }
         s.unpark();

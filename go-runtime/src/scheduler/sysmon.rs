@@ -109,8 +109,10 @@ struct Seen {
     since: Instant,
     /// Already reported (and handed off if needed).
     reported: bool,
-    /// The worker thread's CPU time (ns) when first seen.
-    cpu_at_since: u64,
+    /// The worker thread's CPU time (ns) and when it was read, taken at the
+    /// second sighting (so a worker that keeps scheduling costs no read of
+    /// `/proc`).
+    cpu_mark: Option<(u64, Instant)>,
 }
 
 /// What a stalled worker thread is doing, from `/proc` (Linux).
@@ -176,12 +178,15 @@ fn run(rt: &'static Runtime) {
             let same = slot.is_some_and(|s| s.tick == tick && s.goroutine == goroutine);
             let tid = w.tid.load(Ordering::Relaxed);
             if !same || goroutine == 0 {
-                let cpu_at_since = cpu_ns(tid).unwrap_or(0);
-                *slot = Some(Seen { tick, goroutine, since: now, reported: false, cpu_at_since });
+                *slot = Some(Seen { tick, goroutine, since: now, reported: false, cpu_mark: None });
                 continue;
             }
             let s = slot.as_mut().expect("checked above");
             let blocked_for = now - s.since;
+            let Some((cpu_then, marked)) = s.cpu_mark else {
+                s.cpu_mark = Some((cpu_ns(tid).unwrap_or(0), now));
+                continue;
+            };
             if blocked_for < STALL {
                 continue;
             }
@@ -200,9 +205,9 @@ fn run(rt: &'static Runtime) {
             // blocked in the kernel: handing its work to a new thread adds a
             // thread competing for the same CPUs (Go would preempt it), so
             // it is worth it only for a long computation.
-            let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(s.cpu_at_since));
             if !s.reported {
-                match classify(tid, blocked_for, used) {
+                let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(cpu_then));
+                match classify(tid, now - marked, used) {
                     ThreadState::Starved => continue,
                     ThreadState::Busy if blocked_for < BUSY_STALL => continue,
                     _ => {}

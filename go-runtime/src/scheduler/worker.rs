@@ -218,9 +218,7 @@ impl Worker {
                 // Else the waker's reference now keeps it alive.
             }
             Resumed::Finished => {
-                if g.registry().get() != crate::coroutine::NOT_REGISTERED {
-                    super::unregister(&g);
-                }
+                super::unregister(&g);
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe {
                     g.drop_locals();
