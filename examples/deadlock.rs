@@ -1,4 +1,4 @@
-//! Go's deadlock report (GO_SEMANTICS 58-61) and SIGQUIT dump, one
+//! Go's deadlock report (docs/go-semantics.md, 58-61) and SIGQUIT dump, one
 //! scenario per argument:
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! A TCP echo server, one goroutine per connection, Go style (issue #8):
+//! A TCP echo server, one goroutine per connection, Go style:
 //!
 //! ```go
 //! ln, _ := net.Listen("tcp", ":7000")

@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server, one goroutine per connection (the tutorial's
-//! "Handling HTTP requests"; issue #8). Keep-alive, pipelining, request
+//! "Handling HTTP requests"). Keep-alive, pipelining, request
 //! bodies by `Content-Length`; every request gets `Hello, World!`.
 //!
 //! ```go

@@ -1,4 +1,4 @@
-//! `#[go::main]` runs `main` as goroutine 1. GO_SEMANTICS 9: when `main` returns the program exits at once, even if
+//! `#[go::main]` runs `main` as goroutine 1. docs/go-semantics.md, 9: when `main` returns the program exits at once, even if
 //! other goroutines are still running; their deferred calls do not run.
 //!
 //! ```go

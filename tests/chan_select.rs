@@ -1,4 +1,4 @@
-//! `Select` behaves like Go's `select` (GO_SEMANTICS 28-34).
+//! `Select` behaves like Go's `select` (docs/go-semantics.md, 28-34).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Channels behave like Go's (GO_SEMANTICS 19-27); each test names its item.
+//! Channels behave like Go's (docs/go-semantics.md, 19-27); each test names its item.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! `context` (GO_SEMANTICS 62-65).
+//! `context` (docs/go-semantics.md, 62-65).
 
 mod common;
 

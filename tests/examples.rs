@@ -132,7 +132,7 @@ fn claim_bounded_worker_pool() {
     assert!((1..=4).contains(&busy), "{lines:?}");
 }
 
-/// `#[go::main]` is goroutine 1; GO_SEMANTICS 9: main returning ends the
+/// `#[go::main]` is goroutine 1; docs/go-semantics.md, 9: main returning ends the
 /// program at once, and the running goroutine's deferred call never runs.
 #[test]
 fn item_9_main_returning_exits_at_once() {

@@ -17,7 +17,7 @@ fn worker(id: u64, wg: &WaitGroup, sum: &Arc<AtomicU64>) {
     sum.fetch_add(id, Ordering::Relaxed);
 }
 
-/// GO_SEMANTICS 7 and the seed's WaitGroup example: `go worker(i, &wg)`.
+/// docs/go-semantics.md, 7 and the tutorial's WaitGroup example: `go worker(i, &wg)`.
 #[test]
 fn item_7_go_call_with_shared_handles_ports_unchanged() {
     let _w = common::watchdog(Duration::from_secs(30), "go call");
@@ -33,7 +33,7 @@ fn item_7_go_call_with_shared_handles_ports_unchanged() {
     }
 }
 
-/// GO_SEMANTICS 7: the function, receiver and arguments are evaluated by
+/// docs/go-semantics.md, 7: the function, receiver and arguments are evaluated by
 /// the spawner, in order, before the goroutine runs.
 #[test]
 fn item_7_operands_are_evaluated_by_the_spawner_in_order() {
@@ -145,7 +145,7 @@ fn goroutine_attribute_keeps_calls_plain_and_go_spawns() {
     assert_eq!(s.served.load(Ordering::Relaxed), 3);
 }
 
-/// The seed's mutex example, with the macros.
+/// The tutorial's mutex example, with the macros.
 static COUNTER: Mutex<i32> = Mutex::new(0);
 
 fn increment(wg: &WaitGroup) {
@@ -154,7 +154,7 @@ fn increment(wg: &WaitGroup) {
 }
 
 #[test]
-fn seed_mutex_example_counts_to_1000() {
+fn tutorial_mutex_example_counts_to_1000() {
     let wg = WaitGroup::new();
     for _ in 0..1000 {
         wg.add(1);
@@ -199,7 +199,7 @@ fn make_builds_channels() {
     assert_eq!(done.recv(), Some(()));
 }
 
-/// GO_SEMANTICS 28: operands and send values evaluated once, in order.
+/// docs/go-semantics.md, 28: operands and send values evaluated once, in order.
 #[test]
 fn item_28_select_operands_evaluated_once_in_source_order() {
     let order = std::cell::RefCell::new(Vec::new());

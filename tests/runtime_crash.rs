@@ -1,5 +1,5 @@
 //! Crashes behave like Go's: a detached goroutine's panic and a stack
-//! overflow print Go's report and exit with status 2 (GO_SEMANTICS 1, 5, 6,
+//! overflow print Go's report and exit with status 2 (docs/go-semantics.md, 1, 5, 6,
 //! 10, 18, 39). Each case runs in a child process.
 
 mod common;
@@ -48,7 +48,7 @@ fn unjoined_panic_crashes_when_its_handle_drops() {
 
 #[test]
 fn waitgroup_go_panic_is_reported_as_repanicked() {
-    // GO_SEMANTICS 39.
+    // docs/go-semantics.md, 39.
     const NAME: &str = "waitgroup_go_panic_is_reported_as_repanicked";
     if is_child(NAME) {
         let wg = go::sync::WaitGroup::new();
@@ -66,7 +66,7 @@ fn waitgroup_go_panic_is_reported_as_repanicked() {
 
 #[test]
 fn negative_waitgroup_counter_in_a_goroutine_crashes_with_go_text() {
-    // GO_SEMANTICS 36.
+    // docs/go-semantics.md, 36.
     const NAME: &str = "negative_waitgroup_counter_in_a_goroutine_crashes_with_go_text";
     if is_child(NAME) {
         go::run(|| {
@@ -92,7 +92,7 @@ fn recurse(depth: u64) -> u64 {
 
 #[test]
 fn stack_overflow_dies_with_go_message() {
-    // GO_SEMANTICS 5, 18: a fatal error, not undefined behaviour, not a bare SIGSEGV.
+    // docs/go-semantics.md, 5, 18: a fatal error, not undefined behaviour, not a bare SIGSEGV.
     const NAME: &str = "stack_overflow_dies_with_go_message";
     if is_child(NAME) {
         let h = go::spawn(|| recurse(u64::MAX));

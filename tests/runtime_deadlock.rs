@@ -1,4 +1,4 @@
-//! Deadlock detection (GO_SEMANTICS 58-61), goroutine introspection and
+//! Deadlock detection (docs/go-semantics.md, 58-61), goroutine introspection and
 //! the SIGQUIT dump. Crash cases run `examples/deadlock.rs` as a child
 //! process (a test binary keeps threads of its own, which rightly prevent
 //! a deadlock report) and check its stderr and exit status.
@@ -15,7 +15,7 @@ use go::runtime::{GoroutineState, WaitReason};
 
 const DEADLOCK: &str = "fatal error: all goroutines are asleep - deadlock!\n\n";
 
-/// GO_SEMANTICS 58: the forgotten-close `range`.
+/// docs/go-semantics.md, 58: the forgotten-close `range`.
 #[test]
 fn item_58_forgotten_close_range_is_a_deadlock() {
     let out = run_example("deadlock", &["range"]);
@@ -27,7 +27,7 @@ fn item_58_forgotten_close_range_is_a_deadlock() {
     assert_eq!(stderr.matches("goroutine ").count(), 1, "{stderr}");
 }
 
-/// GO_SEMANTICS 58/59: a Mutex locked twice.
+/// docs/go-semantics.md, 58/59: a Mutex locked twice.
 #[test]
 fn item_59_mutex_deadlock_names_the_mutex() {
     let out = run_example("deadlock", &["mutex"]);
@@ -36,7 +36,7 @@ fn item_59_mutex_deadlock_names_the_mutex() {
     assert!(stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [sync.Mutex.Lock]:\n")), "{stderr}");
 }
 
-/// GO_SEMANTICS 58/59: every goroutine is dumped, with its state and where
+/// docs/go-semantics.md, 58/59: every goroutine is dumped, with its state and where
 /// it was created.
 #[test]
 fn item_59_every_goroutine_is_dumped() {
@@ -47,7 +47,7 @@ fn item_59_every_goroutine_is_dumped() {
     assert!(stderr.contains("goroutine 2 [sync.WaitGroup.Wait]:\ncreated by go::spawn in goroutine 1\n\texamples/deadlock.rs:"), "{stderr}");
 }
 
-/// GO_SEMANTICS 59: `select {}` with nothing else left.
+/// docs/go-semantics.md, 59: `select {}` with nothing else left.
 #[test]
 fn item_59_select_with_no_cases() {
     let out = run_example("deadlock", &["nocases"]);
@@ -59,7 +59,7 @@ fn item_59_select_with_no_cases() {
     );
 }
 
-/// GO_SEMANTICS 60/61: goroutines waiting on timers and on a plain thread
+/// docs/go-semantics.md, 60/61: goroutines waiting on timers and on a plain thread
 /// (which sleeps longer than the detector's first check) are never reported.
 #[test]
 fn item_60_timers_and_threads_are_never_reported() {
@@ -112,7 +112,7 @@ fn wait_for_state(id: u64, state: GoroutineState) -> go::runtime::GoroutineInfo 
     }
 }
 
-/// GO_SEMANTICS 59: each primitive parks with Go's status name, visible in
+/// docs/go-semantics.md, 59: each primitive parks with Go's status name, visible in
 /// `goroutines()` with the spawn site and a wait time.
 #[test]
 fn item_59_goroutines_reports_every_wait_reason() {

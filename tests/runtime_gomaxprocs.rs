@@ -1,5 +1,5 @@
 //! Scheduling order at GOMAXPROCS=1 and changing GOMAXPROCS
-//! (GO_SEMANTICS 12, 13, 15).
+//! (docs/go-semantics.md, 12, 13, 15).
 
 mod common;
 
@@ -9,7 +9,7 @@ use common::{is_child, run_child, texts};
 
 #[test]
 fn gosched_lets_the_spawned_goroutine_run_first() {
-    // GO_SEMANTICS 12: `go print("a"); runtime.Gosched(); print("b")` prints
+    // docs/go-semantics.md, 12: `go print("a"); runtime.Gosched(); print("b")` prints
     // a then b at GOMAXPROCS=1.
     const NAME: &str = "gosched_lets_the_spawned_goroutine_run_first";
     if is_child(NAME) {
@@ -34,7 +34,7 @@ fn gosched_lets_the_spawned_goroutine_run_first() {
 
 #[test]
 fn without_gosched_main_runs_on_first() {
-    // GO_SEMANTICS 12, second half: without Gosched the spawner keeps the P,
+    // docs/go-semantics.md, 12, second half: without Gosched the spawner keeps the P,
     // so its own work comes first.
     const NAME: &str = "without_gosched_main_runs_on_first";
     if is_child(NAME) {
@@ -57,7 +57,7 @@ fn without_gosched_main_runs_on_first() {
 
 #[test]
 fn runnext_runs_the_last_spawned_first() {
-    // GO_SEMANTICS 13: spawning 0..9 then waiting runs 9 0 1 2 3 4 5 6 7 8.
+    // docs/go-semantics.md, 13: spawning 0..9 then waiting runs 9 0 1 2 3 4 5 6 7 8.
     const NAME: &str = "runnext_runs_the_last_spawned_first";
     if is_child(NAME) {
         let order = go::run(|| {
@@ -87,7 +87,7 @@ fn runnext_runs_the_last_spawned_first() {
 
 #[test]
 fn gomaxprocs_env_is_honoured_and_garbage_ignored() {
-    // GO_SEMANTICS 15.
+    // docs/go-semantics.md, 15.
     const NAME: &str = "gomaxprocs_env_is_honoured_and_garbage_ignored";
     if is_child(NAME) {
         println!("procs={}", go::runtime::gomaxprocs());

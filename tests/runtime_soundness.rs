@@ -1,4 +1,4 @@
-//! Soundness first (DESIGN.md): a started goroutine resumes only on its home
+//! Soundness first (docs/design.md): a started goroutine resumes only on its home
 //! thread, so a `thread_local!` reference held across blocking calls stays
 //! valid. Unstarted goroutines still spread over the workers.
 

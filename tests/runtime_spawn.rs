@@ -1,4 +1,4 @@
-//! Spawning and joining goroutines (GO_SEMANTICS 7, 10, 14).
+//! Spawning and joining goroutines (docs/go-semantics.md, 7, 10, 14).
 
 mod common;
 
@@ -84,7 +84,7 @@ fn joined_panic_returns_err_with_payload() {
 
 #[test]
 fn arguments_are_evaluated_by_the_spawner() {
-    // GO_SEMANTICS 7: the values a goroutine gets are those at spawn time.
+    // docs/go-semantics.md, 7: the values a goroutine gets are those at spawn time.
     let mut x = 1;
     let h = go::spawn(move || x * 10);
     x += 1;
@@ -107,7 +107,7 @@ fn num_goroutine_counts_blocked_goroutines() {
     const NAME: &str = "num_goroutine_counts_blocked_goroutines";
     if is_child(NAME) {
         go::run(|| {
-            // GO_SEMANTICS 14: 1 at main start.
+            // docs/go-semantics.md, 14: 1 at main start.
             assert_eq!(go::runtime::num_goroutine(), 1);
             let wg = go::sync::WaitGroup::new();
             wg.add(1);

@@ -1,5 +1,5 @@
 //! sysmon: a goroutine that blocks its thread is reported, and the rest of
-//! the program keeps running on another worker (issue #7, item 1).
+//! the program keeps running on another worker.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! `Mutex` and `RwMutex` (GO_SEMANTICS 41-45) and the seed's mutex example.
+//! `Mutex` and `RwMutex` (docs/go-semantics.md, 41-45) and the tutorial's mutex example.
 
 mod common;
 
@@ -10,10 +10,10 @@ use common::watchdog;
 use go::sync::{Mutex, RwMutex, WaitGroup};
 
 #[test]
-fn seed_mutex_counter_is_1000_on_every_one_of_100_runs() {
+fn tutorial_mutex_counter_is_1000_on_every_one_of_100_runs() {
     // Tutorial section 9: 1000 goroutines increment a counter under a mutex.
     static COUNTER: Mutex<i64> = Mutex::new(0);
-    let _w = watchdog(Duration::from_secs(120), "seed mutex example");
+    let _w = watchdog(Duration::from_secs(120), "tutorial mutex example");
     for run in 0..100 {
         *COUNTER.lock() = 0;
         let wg = WaitGroup::new();

@@ -1,4 +1,4 @@
-//! `Once`, `OnceValue`, `Cond` and `Semaphore` (GO_SEMANTICS 46-48).
+//! `Once`, `OnceValue`, `Cond` and `Semaphore` (docs/go-semantics.md, 46-48).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! `WaitGroup` (GO_SEMANTICS 35, 36, 38, 39).
+//! `WaitGroup` (docs/go-semantics.md, 35, 36, 38, 39).
 
 mod common;
 
@@ -11,7 +11,7 @@ use go::sync::WaitGroup;
 
 #[test]
 fn waits_for_10k_goroutines() {
-    // GO_SEMANTICS 35.
+    // docs/go-semantics.md, 35.
     let _w = watchdog(Duration::from_secs(60), "10k WaitGroup");
     let wg = WaitGroup::new();
     let sum = Arc::new(AtomicU64::new(0));
@@ -36,7 +36,7 @@ fn wait_on_zero_returns_at_once() {
 
 #[test]
 fn reuse_over_many_rounds_from_goroutines_and_threads() {
-    // GO_SEMANTICS 38: reuse after Wait returns; a goroutine waits in some
+    // docs/go-semantics.md, 38: reuse after Wait returns; a goroutine waits in some
     // rounds, the test thread in the others.
     let _w = watchdog(Duration::from_secs(60), "WaitGroup rounds");
     let wg = WaitGroup::new();
@@ -96,7 +96,7 @@ fn many_waiters_are_all_released() {
 
 #[test]
 fn negative_counter_panics_with_go_text_and_leaves_counter_intact() {
-    // GO_SEMANTICS 36.
+    // docs/go-semantics.md, 36.
     let wg = WaitGroup::new();
     wg.add(1);
     let w = wg.clone();
@@ -110,7 +110,7 @@ fn negative_counter_panics_with_go_text_and_leaves_counter_intact() {
 
 #[test]
 fn go_method_counts_and_runs_each_function_once() {
-    // GO_SEMANTICS 39.
+    // docs/go-semantics.md, 39.
     let wg = WaitGroup::new();
     let hits = Arc::new(AtomicU64::new(0));
     for _ in 0..1000 {

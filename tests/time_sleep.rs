@@ -1,4 +1,4 @@
-//! `time::sleep` parks goroutines, not threads (GO_SEMANTICS 51).
+//! `time::sleep` parks goroutines, not threads (docs/go-semantics.md, 51).
 
 mod common;
 
@@ -39,7 +39,7 @@ fn every_sleeper_sleeps_at_least_its_duration() {
 
 #[test]
 fn zero_sleep_returns_at_once() {
-    // GO_SEMANTICS 51.
+    // docs/go-semantics.md, 51.
     let t = Instant::now();
     go::spawn(|| {
         for _ in 0..1000 {

@@ -1,4 +1,4 @@
-//! Timers and tickers with Go 1.23+ semantics (GO_SEMANTICS 51-57).
+//! Timers and tickers with Go 1.23+ semantics (docs/go-semantics.md, 51-57).
 
 mod common;
 

@@ -7,14 +7,14 @@
 //! a Rust `main` may return a `Result`). Expand: the same fn whose body runs
 //! through `go::run` on the global runtime (after `set_gomaxprocs` when
 //! asked); `#[go::test]` adds `#[test]`. When `main` returns the process
-//! exits, whatever other goroutines are doing (GO_SEMANTICS 9).
+//! exits, whatever other goroutines are doing (docs/go-semantics.md, 9).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ItemFn, Lit, Meta, Token};
 
-use crate::util::to_compile_errors;
+use crate::util::{to_compile_errors, tokens};
 
 /// Which attribute.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
                         &nv.path,
                         format!(
                             "unknown option `{}` of #[{}]; valid options: {KEYS}",
-                            crate::go::tokens(&nv.path),
+                            tokens(&nv.path),
                             kind.name()
                         ),
                     ));

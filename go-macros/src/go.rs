@@ -1,5 +1,5 @@
 //! `go!(f(x))` and the `go` statements of `waitgroup!`: evaluate the
-//! function, the receiver and the arguments now, in the caller (GO_SEMANTICS
+//! function, the receiver and the arguments now, in the caller (docs/go-semantics.md,
 //! 7), and run the call in a new goroutine.
 //!
 //! Parse: one expression. Validate: it is a call, a method call, a block, a
@@ -25,7 +25,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use crate::race;
-use crate::util::hidden;
+use crate::util::{hidden, tokens};
 
 /// Where the goroutine goes.
 #[derive(Clone, Copy)]
@@ -323,26 +323,4 @@ fn is_place(e: &Expr) -> bool {
         Expr::Paren(p) => is_place(&p.expr),
         _ => false,
     }
-}
-
-/// The source text of `t`, for messages: spaces kept only between words
-/// and after commas.
-pub(crate) fn tokens(t: &dyn ToTokens) -> String {
-    let s = t.to_token_stream().to_string();
-    let chars: Vec<char> = s.chars().collect();
-    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '"';
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c == ' ' {
-            let (prev, next) = (i.checked_sub(1).map(|j| chars[j]), chars.get(i + 1));
-            let keep = matches!(prev, Some(',' | '=' | '|' | '>'))
-                || matches!(next, Some('=' | '|'))
-                || (prev.is_some_and(word) && next.is_some_and(|&n| word(n)));
-            if !keep {
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
 }

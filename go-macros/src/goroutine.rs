@@ -24,7 +24,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ImplItemFn, Pat, ReceiverKind, Type};
 
 use crate::race;
-use crate::util::{hidden, to_compile_errors};
+use crate::util::{hidden, to_compile_errors, tokens};
 
 /// The entry point of `#[goroutine]`.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -74,7 +74,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             FnArg::Typed(pt) => {
                 let name = match &*pt.pat {
                     Pat::Ident(id) => id.ident.to_string(),
-                    other => crate::go::tokens(other),
+                    other => tokens(other),
                 };
                 bind_names(&pt.pat, &mut params);
                 match &*pt.ty {
@@ -159,7 +159,7 @@ fn handle_check(name: &str, ty: &Type) -> TokenStream {
     bound_check(
         ty,
         "SharedHandle",
-        &quote! { ::go::SharedHandle },
+        &quote! { ::go::__private::SharedHandle },
         &format!("goroutine parameter `{name}` borrows a `{{Self}}`, which is not a shared handle"),
         "borrowed",
         "a goroutine may outlive its caller's borrows: take the value by value, or share it \

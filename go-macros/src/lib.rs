@@ -90,7 +90,7 @@ pub fn go(input: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Every channel operand and send value is evaluated once, in source order,
-/// when the select starts (GO_SEMANTICS 28); among ready cases one is
+/// when the select starts (docs/go-semantics.md, 28); among ready cases one is
 /// chosen uniformly at random (29). Bodies run in the enclosing function:
 /// `return`, `?`, `continue` and `break` act on it (unlike Go, a bare
 /// `break` leaves the enclosing loop, not just the select). `select! {}`
@@ -238,7 +238,7 @@ pub fn goroutine(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Go's `func main()`: runs `main` as goroutine 1 of the global runtime. When it returns the
-/// process exits, even if other goroutines are still running (GO_SEMANTICS
+/// process exits, even if other goroutines are still running (docs/go-semantics.md,
 /// 9). Option: `gomaxprocs = N`.
 ///
 /// ```

@@ -10,7 +10,7 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Token, Type};
 
-use crate::util::expr_fallback;
+use crate::util::{expr_fallback, tokens};
 
 /// `make!`'s input.
 struct Make {
@@ -34,7 +34,7 @@ impl Parse for Make {
                     |tt| !matches!(tt, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','),
                 )
                 .collect();
-            let text = crate::go::tokens(&ty);
+            let text = tokens(&ty);
             let hint = if text.starts_with('[') {
                 "; for a slice use `vec![zero; n]` or `Vec::with_capacity(n)`"
             } else if text.starts_with("map") {

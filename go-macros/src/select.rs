@@ -9,7 +9,7 @@
 //! those shapes (Go: `select case must be receive, send or assign recv`),
 //! at most one default (Go: `multiple defaults in select`). Expand:
 //! 1. evaluate every channel operand and send value once, in source order
-//!    (GO_SEMANTICS 28), into hidden `let`s;
+//!    (docs/go-semantics.md, 28), into hidden `let`s;
 //! 2. one `Select` whose handlers only wrap what they got in a variant of a
 //!    local enum (one per case);
 //! 3. a `match` on that enum that runs the chosen arm's body in the

@@ -1,7 +1,7 @@
 //! Helpers every macro uses: hygienic names, error collection, fallbacks.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 use syn::Ident;
 
 /// A name for a binding of an expansion, invisible to the user's code.
@@ -20,4 +20,26 @@ pub(crate) fn to_compile_errors(errors: Vec<syn::Error>) -> TokenStream {
 pub(crate) fn expr_fallback(errors: Vec<syn::Error>) -> TokenStream {
     let errors = to_compile_errors(errors);
     quote! {{ #errors ::go::__private::fallback() }}
+}
+
+/// The source text of `t`, for messages: spaces kept only between words
+/// and after commas.
+pub(crate) fn tokens(t: &dyn ToTokens) -> String {
+    let s = t.to_token_stream().to_string();
+    let chars: Vec<char> = s.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '\'' || c == '"';
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let (prev, next) = (i.checked_sub(1).map(|j| chars[j]), chars.get(i + 1));
+            let keep = matches!(prev, Some(',' | '=' | '|' | '>'))
+                || matches!(next, Some('=' | '|'))
+                || (prev.is_some_and(word) && next.is_some_and(|&n| word(n)));
+            if !keep {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }

@@ -17,13 +17,12 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::park::{self, Unparker};
-use crate::scheduler::worker;
+use crate::coroutine::{self, WaitReason};
+use crate::scheduler::{HelperThread, Latch};
 
 /// A job for a helper thread.
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -34,14 +33,6 @@ struct Pool {
     state: Mutex<(VecDeque<Job>, usize)>,
     /// Wakes an idle helper.
     cv: Condvar,
-}
-
-/// Helper threads alive (busy or idle), for deadlock detection.
-static HELPERS_ALIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Helper threads alive.
-pub(crate) fn helpers_alive() -> usize {
-    HELPERS_ALIVE.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// How long an idle helper waits for work before it exits.
@@ -61,12 +52,14 @@ impl Pool {
             return;
         }
         drop(st);
-        HELPERS_ALIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Counted before it starts, so the deadlock check never sees an
+        // uncounted thread; uncounted when it ends.
+        let counted = HelperThread::count();
         std::thread::Builder::new()
             .name("go-blocking".into())
             .spawn(move || {
                 self.helper();
-                HELPERS_ALIVE.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                drop(counted);
             })
             .unwrap_or_else(|e| panic!("go: cannot start a blocking-call helper thread: {e}"));
     }
@@ -112,37 +105,32 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    if worker::current_goroutine().is_null() {
+    if !coroutine::on_goroutine() {
         return f();
     }
     // The outcome, written once by the helper.
     let result: Arc<Mutex<Option<std::thread::Result<T>>>> = Arc::new(Mutex::new(None));
-    // Set (Release) once the helper holds nothing that mentions `T` or `F`.
-    let finished = Arc::new(AtomicBool::new(false));
-    let (theirs, flag, waiter) = (result.clone(), finished.clone(), Unparker::current());
+    // Fired once the helper holds nothing that mentions `T` or `F`.
+    let finished = Arc::new(Latch::new());
+    let (theirs, latch) = (result.clone(), finished.clone());
     let job = move || {
         let r = catch_unwind(AssertUnwindSafe(f));
         *theirs.lock() = Some(r);
         drop(theirs);
-        // Release pairs with the Acquire in the wait loop below.
-        flag.store(true, Ordering::Release);
-        waiter.unpark();
+        latch.fire(1);
     };
     let job: Box<dyn FnOnce() + Send + '_> = Box::new(job);
     // The job borrows from the caller (`F` and `T` need not be 'static). The
-    // caller does not return, unwind or go past the loop below until
-    // `finished` is set, and the job sets it only after `f` has run and the
+    // caller does not return, unwind or go past the wait below until
+    // `finished` fires, and the job fires it only after `f` has run and the
     // job has dropped everything that mentions `F` or `T` (`f` is consumed,
-    // `theirs` dropped; what remains, the flag and the unparker, is
-    // 'static). If the caller is never resumed its stack is leaked, not
+    // `theirs` dropped; what remains, the latch, is 'static). If the caller is never resumed its stack is leaked, not
     // freed (module doc).
     // SAFETY: by the above, every borrow outlives its last use, so erasing
     // the job's lifetime is sound.
     let job: Job = unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Job>(job) };
     pool().submit(job);
-    while !finished.load(Ordering::Acquire) {
-        park::park(park::WaitReason::Syscall);
-    }
+    finished.wait(WaitReason::Syscall, None);
     let outcome = result.lock().take();
     match outcome.expect("the helper stored a result") {
         Ok(v) => v,

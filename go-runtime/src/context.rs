@@ -11,11 +11,11 @@
 //! each of them with the same error, then unregisters itself from its
 //! parent: cancellation reaches descendants only, synchronously (every
 //! descendant is cancelled when `cancel()` returns), and idempotently
-//! (GO_SEMANTICS 64). A child made from an already cancelled parent is
+//! (docs/go-semantics.md, 64). A child made from an already cancelled parent is
 //! cancelled at once.
 //!
 //! `with_cancel_cause`, `cause`, `after_func` and `without_cancel` follow
-//! Go 1.21 (GO_SEMANTICS 66): a cause travels with the cancellation to the
+//! Go 1.21 (docs/go-semantics.md, 66): a cause travels with the cancellation to the
 //! descendants; `after_func` is a hidden cancelable child whose cancellation
 //! starts the callback in a new goroutine; `without_cancel` stops the walk
 //! up to the nearest cancelable ancestor.
@@ -32,6 +32,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{Chan, Receiver};
+use crate::spawn::spawn;
+use crate::time::call_at;
 
 /// Why a context is done (Go's `context.Canceled`,
 /// `context.DeadlineExceeded`).
@@ -55,7 +57,7 @@ pub enum Error {
 
 impl Error {
     /// Whether this is a timeout (Go's `Timeout()`; true for
-    /// `DeadlineExceeded`, GO_SEMANTICS 62).
+    /// `DeadlineExceeded`, docs/go-semantics.md, 62).
     ///
     /// # Example
     /// ```
@@ -178,7 +180,7 @@ pub struct Context {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The root context: never cancelled, no deadline, no values (Go's
-/// `context.Background()`); its `done` channel is nil (GO_SEMANTICS 63).
+/// `context.Background()`); its `done` channel is nil (docs/go-semantics.md, 63).
 ///
 /// # Example
 /// ```
@@ -220,7 +222,7 @@ pub fn with_cancel(parent: &Context) -> (Context, impl Fn() + Clone + Send + Syn
 /// A child of `parent` cancelled at `deadline` at the latest (Go's
 /// `context.WithDeadline`); its effective deadline is the earlier of its own
 /// and its parent's, and a deadline in the past makes it done at once
-/// (GO_SEMANTICS 65).
+/// (docs/go-semantics.md, 65).
 ///
 /// # Example
 /// ```
@@ -314,7 +316,7 @@ fn new_node(
             ctx.cancel(Error::DeadlineExceeded, None);
         } else {
             let weak = Arc::downgrade(&ctx.node);
-            crate::time::call_at(Some(t), move || {
+            call_at(Some(t), move || {
                 if let Some(node) = weak.upgrade() {
                     Context { node }.cancel(Error::DeadlineExceeded, None);
                 }
@@ -326,7 +328,7 @@ fn new_node(
 }
 
 /// Like [`with_cancel`], but the cancel function takes a cause that
-/// [`cause`] reports; `err()` is still `Canceled` (GO_SEMANTICS 66).
+/// [`cause`] reports; `err()` is still `Canceled` (docs/go-semantics.md, 66).
 ///
 /// # Example
 /// ```
@@ -389,7 +391,7 @@ pub fn after_func(
     if st.err.is_some() {
         // Already done: `cancel` ran before there was a callback to start.
         drop(st);
-        crate::spawn(f);
+        spawn(f);
     } else {
         st.on_cancel = Some(Box::new(f));
         drop(st);
@@ -476,7 +478,7 @@ impl Context {
         };
         me.done.close();
         if let Some(f) = on_cancel {
-            crate::spawn(f);
+            spawn(f);
         }
         for child in children.into_values().filter_map(Child::upgrade) {
             Context { node: child }.cancel(err, cause.clone());
@@ -507,7 +509,7 @@ impl Context {
     }
 
     /// `None` while the context is live; then why it is done (Go's
-    /// `ctx.Err()`, GO_SEMANTICS 62).
+    /// `ctx.Err()`, docs/go-semantics.md, 62).
     ///
     /// # Example
     /// ```

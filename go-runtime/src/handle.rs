@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::chan::{Chan, Receiver, Sender};
+use crate::context::Context;
+use crate::sync::WaitGroup;
+
 /// A cheap, cloneable handle to state that goroutines share safely: every
 /// clone refers to the same channel, group, context or allocation. Go
 /// passes such things by pointer (`go worker(i, &wg)`); `go!(worker(i, &wg))`
@@ -26,8 +30,8 @@ use std::sync::Arc;
 pub trait SharedHandle: Clone + Send + Sync + 'static {}
 
 impl<T: ?Sized + Send + Sync + 'static> SharedHandle for Arc<T> {}
-impl SharedHandle for crate::sync::WaitGroup {}
-impl SharedHandle for crate::context::Context {}
-impl<T: Send + 'static> SharedHandle for crate::chan::Chan<T> {}
-impl<T: Send + 'static> SharedHandle for crate::chan::Sender<T> {}
-impl<T: Send + 'static> SharedHandle for crate::chan::Receiver<T> {}
+impl SharedHandle for WaitGroup {}
+impl SharedHandle for Context {}
+impl<T: Send + 'static> SharedHandle for Chan<T> {}
+impl<T: Send + 'static> SharedHandle for Sender<T> {}
+impl<T: Send + 'static> SharedHandle for Receiver<T> {}

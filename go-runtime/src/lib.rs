@@ -1,4 +1,4 @@
-//! The runtime behind the [`go`](https://docs.rs/go) crate: a work-stealing
+//! The runtime behind the `go` crate (its facade, which adds the macros): a work-stealing
 //! M:N scheduler of stackful goroutines, with Go's channels, `select`,
 //! `sync`, `time` and `context`. Use it through `go`, which adds the macros.
 //!
@@ -23,22 +23,28 @@
 //! that have not started yet. Go-style migration of started goroutines is an
 //! `unsafe` opt-in: [`Builder::migratable`], [`runtime::enable_migration`].
 
+// The layers, bottom to top (docs/design.md, "Layers"; `tests/layers.rs`
+// checks that each module imports only from the rows above its own).
+// Leaves.
+mod clock;
+mod report;
+// The goroutine itself.
+mod coroutine;
+// The kernel.
+mod scheduler;
+// Primitives.
 mod blocking;
 pub mod chan;
 pub mod context;
-mod coroutine;
-mod handle;
-mod introspect;
 mod local;
 pub mod net;
-mod panic;
-mod park;
-pub mod runtime;
-mod scheduler;
-mod scope;
 mod spawn;
 pub mod sync;
 pub mod time;
+// The API.
+mod handle;
+pub mod runtime;
+mod scope;
 
 pub use crate::handle::SharedHandle;
 pub use crate::local::GoroutineLocal;

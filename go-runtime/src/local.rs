@@ -6,76 +6,25 @@
 //! goroutine gets its own copy even when many share one thread.
 //!
 //! # Storage
-//! Each goroutine's control block holds a list of `(key, Box<value>)`; the
-//! key is the address of the `GoroutineLocal` static. Only the goroutine
-//! itself touches its list. Values are boxed, so a reference handed to
-//! `with` stays valid while other locals are added (the list may grow, the
-//! boxes do not move). Values are dropped when the goroutine finishes, on
-//! its worker. On a plain thread the list lives in a `thread_local!`.
+//! Each goroutine's control block holds a list of `(key, Box<value>)`
+//! (`coroutine/locals.rs`); the key is the address of the `GoroutineLocal`
+//! static. Only the goroutine itself touches its list. Values are boxed, so
+//! a reference handed to `with` stays valid while other locals are added
+//! (the list may grow, the boxes do not move). Values are dropped when the
+//! goroutine finishes, on its own stack. On a plain thread the list lives
+//! in a `thread_local!`.
 //!
 //! Values must be `Send`: a migratable goroutine carries them to other
 //! threads, one thread at a time (the same argument as moving a `Box<T>`).
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 
-use crate::scheduler::worker;
-
-/// The values of one goroutine (or plain thread): `(key, value)` pairs.
-pub(crate) type Locals = Vec<(usize, LocalBox)>;
-
-/// A boxed value kept as a raw pointer, so that moving it (when the list
-/// grows) does not reassert the unique ownership a `Box` would, which would
-/// invalidate references that `with` has handed out.
-pub(crate) struct LocalBox(std::ptr::NonNull<dyn Any + Send>);
-
-// SAFETY: it owns a `dyn Any + Send` value, like a `Box<dyn Any + Send>`.
-unsafe impl Send for LocalBox {}
-
-impl LocalBox {
-    fn new(v: Box<dyn Any + Send>) -> Self {
-        LocalBox(std::ptr::NonNull::from(Box::leak(v)))
-    }
-
-    fn get(&self) -> &(dyn Any + Send) {
-        // SAFETY: the pointer came from `Box::leak` and is freed only in
-        // `drop`.
-        unsafe { self.0.as_ref() }
-    }
-}
-
-impl Drop for LocalBox {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from `Box::leak` in `new` and is dropped
-        // once, here.
-        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
-    }
-}
+use crate::coroutine::{self, LocalBox, Locals};
 
 thread_local! {
     /// Goroutine-locals of a plain thread.
     static THREAD_LOCALS: RefCell<Locals> = const { RefCell::new(Vec::new()) };
-}
-
-/// Drops the current goroutine's local values (called by the goroutine as
-/// its last act). A destructor may use locals again; what it creates is
-/// dropped too.
-pub(crate) fn drop_current() {
-    let g = worker::current_goroutine();
-    if g.is_null() {
-        return;
-    }
-    loop {
-        // SAFETY: `g` is the goroutine running this code (kept alive by its
-        // worker), and only it touches its locals; the list is taken out, so
-        // destructors that touch locals see (and may refill) a fresh one.
-        let taken = std::mem::take(unsafe { &mut *(*g).locals() });
-        if taken.is_empty() {
-            return;
-        }
-        drop(taken);
-    }
 }
 
 /// A goroutine-local value; declare it with [`goroutine_local!`](crate::goroutine_local).
@@ -145,7 +94,7 @@ impl<T: Send + 'static> GoroutineLocal<T> {
     /// ```
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
         let key = self as *const Self as usize;
-        let value = match worker::current_gref() {
+        let value = match coroutine::current_ref() {
             Some(g) => {
                 // SAFETY: only the running goroutine touches its locals, and
                 // no reference into the list itself is held across `init`

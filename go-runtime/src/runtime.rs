@@ -1,21 +1,18 @@
 //! Go's `runtime` package: the knobs and questions about the scheduler.
 
-pub use crate::introspect::{GoroutineInfo, GoroutineState, dump, goroutines};
-pub use crate::park::WaitReason;
-use std::sync::atomic::Ordering;
-
 pub use crate::blocking::blocking;
-use crate::coroutine::stack::round_stack_size;
-pub use crate::scheduler::sysmon::Stall;
-use crate::scheduler::{self, worker};
+pub use crate::coroutine::WaitReason;
+pub use crate::scheduler::{GoroutineInfo, GoroutineState, Stall, dump, goroutines};
+use crate::spawn::spawn;
+use crate::{coroutine, scheduler};
 
 /// Lets other goroutines run; the caller stays runnable and continues later
 /// (Go's `runtime.Gosched`). On a plain thread it yields the OS thread.
 ///
 /// # Example
 /// ```
-/// // GO_SEMANTICS 12: at GOMAXPROCS=1 a spawned goroutine runs when the
-/// // spawner yields.
+/// // At GOMAXPROCS=1 a spawned goroutine runs when the spawner yields
+/// // (docs/go-semantics.md, 12).
 /// go::run(|| {
 ///     let h = go::spawn(|| println!("a"));
 ///     go::runtime::gosched();
@@ -24,7 +21,7 @@ use crate::scheduler::{self, worker};
 /// });
 /// ```
 pub fn gosched() {
-    crate::park::yield_now();
+    scheduler::yield_now();
 }
 
 /// The number of goroutines that exist: spawned and not yet finished,
@@ -35,7 +32,7 @@ pub fn gosched() {
 /// go::run(|| assert!(go::runtime::num_goroutine() >= 1));
 /// ```
 pub fn num_goroutine() -> usize {
-    scheduler::try_runtime().map_or(0, |rt| rt.live())
+    scheduler::num_goroutine()
 }
 
 /// The current number of Ps (worker threads running goroutines in
@@ -50,10 +47,7 @@ pub fn num_goroutine() -> usize {
 /// assert!(go::runtime::gomaxprocs() >= 1);
 /// ```
 pub fn gomaxprocs() -> usize {
-    match scheduler::try_runtime() {
-        Some(rt) => rt.nprocs(),
-        None => scheduler::procs_from_env(),
-    }
+    scheduler::gomaxprocs()
 }
 
 /// Sets the number of Ps and returns the previous value; `0` only queries
@@ -68,11 +62,10 @@ pub fn gomaxprocs() -> usize {
 /// assert_eq!(go::runtime::set_gomaxprocs(old), old);
 /// ```
 pub fn set_gomaxprocs(n: usize) -> usize {
-    let rt = scheduler::runtime();
     if n == 0 {
-        return rt.nprocs();
+        return scheduler::gomaxprocs();
     }
-    rt.set_nprocs(n)
+    scheduler::set_gomaxprocs(n)
 }
 
 /// The id of the calling goroutine (1 for the first one spawned), or `None`
@@ -85,7 +78,7 @@ pub fn set_gomaxprocs(n: usize) -> usize {
 /// assert!(id.is_some());
 /// ```
 pub fn goroutine_id() -> Option<u64> {
-    Some(worker::current_goroutine_id()).filter(|&id| id != 0)
+    Some(coroutine::current_id()).filter(|&id| id != 0)
 }
 
 /// The name given with [`Builder::name`](crate::Builder::name) to the calling
@@ -97,7 +90,7 @@ pub fn goroutine_id() -> Option<u64> {
 /// assert_eq!(h.join().unwrap().as_deref(), Some("fetcher"));
 /// ```
 pub fn goroutine_name() -> Option<String> {
-    worker::current_gref().and_then(|g| g.name().map(str::to_owned))
+    coroutine::current_ref().and_then(|g| g.name().map(str::to_owned))
 }
 
 /// Sets the usable stack size of goroutines spawned from now on without an
@@ -112,7 +105,7 @@ pub fn goroutine_name() -> Option<String> {
 /// go::runtime::set_stack_size(old);
 /// ```
 pub fn set_stack_size(bytes: usize) -> usize {
-    scheduler::runtime().stack_size.swap(round_stack_size(bytes), Ordering::Relaxed)
+    scheduler::set_default_stack_size(bytes)
 }
 
 /// Lets every goroutine spawned from now on move between worker threads
@@ -126,7 +119,8 @@ pub fn set_stack_size(bytes: usize) -> usize {
 /// its OS thread (`thread_local!` references, `Rc`s from thread-locals, std
 /// `MutexGuard`s, other `!Send` values) across a blocking call.
 pub unsafe fn enable_migration() {
-    scheduler::runtime().migrate_all.store(true, Ordering::Relaxed);
+    // SAFETY: the caller's contract is the scheduler's.
+    unsafe { scheduler::enable_migration() };
 }
 
 /// Runs `f` as a goroutine on the global runtime and blocks the calling
@@ -147,7 +141,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match crate::spawn(f).join() {
+    match spawn(f).join() {
         Ok(v) => v,
         Err(p) => std::panic::resume_unwind(p),
     }
@@ -167,5 +161,5 @@ where
 /// });
 /// ```
 pub fn set_stall_hook(hook: impl Fn(&Stall) + Send + Sync + 'static) {
-    crate::scheduler::sysmon::set_hook(Box::new(hook));
+    scheduler::set_stall_hook(Box::new(hook));
 }

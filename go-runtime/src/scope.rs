@@ -19,9 +19,10 @@
 
 use std::any::Any;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 
+use crate::spawn::Builder;
 use crate::sync::WaitGroup;
 
 /// Goroutines started in a [`scope`] may borrow from outside it; see there.
@@ -156,8 +157,7 @@ impl<'scope> Scope<'scope, '_> {
         };
         // Step 1: count it before it can run.
         self.wg.add(1);
-        if let Err(e) = crate::Builder::new().spawn_at(body, std::panic::Location::caller(), false)
-        {
+        if let Err(e) = Builder::new().spawn_at(body, Location::caller(), false) {
             // Never started: the closure was dropped inside `spawn_at`.
             self.wg.done();
             panic!("go: cannot start a scoped goroutine: {e}");

@@ -1,8 +1,7 @@
 //! Go's channels: `chan T`, `chan<- T`, `<-chan T`, and `select`.
 //!
-//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/chan/README.md)
-//! (the waiter protocol, the select register/abort race, why no value is
-//! lost or delivered twice).
+//! Design note: `README.md` beside this file (the waiter protocol, the
+//! select register/abort race, why no value is lost or delivered twice).
 //!
 //! A blocked send or receive parks the goroutine (or, off the runtime, the
 //! calling thread), never a worker thread, and parked senders and receivers
@@ -37,7 +36,8 @@ pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use self::raw::RawChan;
 pub use self::select::{Select, select_forever};
 use self::waiter::{Outcome, Waiter};
-use crate::park;
+use crate::coroutine::WaitReason;
+use crate::scheduler;
 
 /// A channel (Go's `chan T`): a cheap clonable handle; clones are the same
 /// channel.
@@ -323,7 +323,7 @@ impl<T> Chan<T> {
     /// wakes with `None`, every blocked sender panics.
     ///
     /// # Panics
-    /// `close of closed channel`, `close of nil channel` (GO_SEMANTICS 24).
+    /// `close of closed channel`, `close of nil channel` (docs/go-semantics.md, 24).
     ///
     /// # Example
     /// ```
@@ -530,14 +530,14 @@ fn deadline_after(timeout: Duration) -> Instant {
 }
 
 /// Blocks forever (a nil channel operation), or until `deadline`.
-fn block_on_nil(deadline: Option<Instant>, why: park::WaitReason) {
+fn block_on_nil(deadline: Option<Instant>, why: WaitReason) {
     match deadline {
         None => loop {
-            park::park(why);
+            scheduler::park(why);
         },
         Some(t) => {
             while Instant::now() < t {
-                park::park_until(t);
+                scheduler::park_until(t);
             }
         }
     }
@@ -550,7 +550,7 @@ fn send<T: Send>(
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
     let Some(raw) = raw else {
-        block_on_nil(deadline, park::WaitReason::ChanSendNil);
+        block_on_nil(deadline, WaitReason::ChanSendNil);
         return Err(SendTimeoutError::Timeout(v));
     };
     let (mut st, v) = match raw.send_or_keep(raw.lock(), v) {
@@ -563,7 +563,7 @@ fn send<T: Send>(
     let w = Waiter::lone(Some(v));
     st.push_sender(w.clone());
     drop(st);
-    match w.parked.wait(deadline, park::WaitReason::ChanSend) {
+    match w.op.wait(deadline, WaitReason::ChanSend) {
         Outcome::Completed(_) => Ok(()),
         Outcome::Closed(_) => panic!("send on closed channel"),
         Outcome::TimedOut => {
@@ -582,7 +582,7 @@ fn recv<T: Send>(
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
     let Some(raw) = raw else {
-        block_on_nil(deadline, park::WaitReason::ChanReceiveNil);
+        block_on_nil(deadline, WaitReason::ChanReceiveNil);
         return Err(RecvTimeoutError::Timeout);
     };
     let mut st = match raw.recv_or_keep(raw.lock()) {
@@ -595,8 +595,8 @@ fn recv<T: Send>(
     let w = Waiter::lone(None);
     st.push_receiver(w.clone());
     drop(st);
-    match w.parked.wait(deadline, park::WaitReason::ChanReceive) {
-        // SAFETY: `DONE` was seen: the claimer put the value and is done.
+    match w.op.wait(deadline, WaitReason::ChanReceive) {
+        // SAFETY: the operation fired: the claimer put the value and is done.
         Outcome::Completed(_) => Ok(unsafe { w.take() }.expect("a completed receiver got a value")),
         Outcome::Closed(_) => Err(RecvTimeoutError::Closed),
         Outcome::TimedOut => {

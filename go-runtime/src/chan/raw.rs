@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::waiter::{Parked, Waiter};
-use crate::park::Unparker;
+use super::waiter::{BlockedOp, Waiter};
+use crate::scheduler::Unparker;
 
 /// A channel's shared state.
 pub(crate) struct RawChan<T> {
@@ -197,16 +197,19 @@ impl<T> ChanLock for RawChan<T> {
 /// Removes and claims the oldest waiter of `q` that is still waiting and does
 /// not belong to `me`; drops stale waiters on the way. Waiters of `me` (a
 /// select waiting on both ends of one channel) stay queued.
-fn claim_first<T>(q: &mut VecDeque<Arc<Waiter<T>>>, me: Option<&Parked>) -> Option<Arc<Waiter<T>>> {
+fn claim_first<T>(
+    q: &mut VecDeque<Arc<Waiter<T>>>,
+    me: Option<&BlockedOp>,
+) -> Option<Arc<Waiter<T>>> {
     let mut i = 0;
     while i < q.len() {
         let w = &q[i];
-        if me.is_some_and(|me| std::ptr::eq(me, &*w.parked)) {
+        if me.is_some_and(|me| std::ptr::eq(me, &*w.op)) {
             i += 1;
             continue;
         }
         let w = q.remove(i).expect("index in bounds");
-        if w.parked.try_claim(w.case) {
+        if w.op.try_claim(w.case) {
             return Some(w);
         }
         // Stale: claimed elsewhere or cancelled; it is dropped here.
@@ -215,8 +218,8 @@ fn claim_first<T>(q: &mut VecDeque<Arc<Waiter<T>>>, me: Option<&Parked>) -> Opti
 }
 
 /// Whether `q` holds a waiter that is still waiting and not `me`'s.
-fn has_waiting<T>(q: &VecDeque<Arc<Waiter<T>>>, me: &Parked) -> bool {
-    q.iter().any(|w| !std::ptr::eq(me, &*w.parked) && w.parked.is_waiting())
+fn has_waiting<T>(q: &VecDeque<Arc<Waiter<T>>>, me: &BlockedOp) -> bool {
+    q.iter().any(|w| !std::ptr::eq(me, &*w.op) && w.op.is_waiting())
 }
 
 impl<T> State<T> {
@@ -232,14 +235,14 @@ impl<T> State<T> {
 
     /// Sends without blocking (Go's `chansend` fast paths). `me` is the
     /// calling select's own operation, whose waiters must not match.
-    pub(crate) fn try_send(&mut self, cap: usize, v: T, me: Option<&Parked>) -> TrySend<T> {
+    pub(crate) fn try_send(&mut self, cap: usize, v: T, me: Option<&BlockedOp>) -> TrySend<T> {
         if self.closed {
             return TrySend::Closed(v);
         }
         if let Some(r) = claim_first(&mut self.recvq, me) {
             // SAFETY: we claimed `r` (step 1 of the waiter protocol).
             unsafe { r.put(v) };
-            return TrySend::Sent(Some(r.parked.finish(false).clone()));
+            return TrySend::Sent(Some(r.op.finish(false).clone()));
         }
         if self.buf.len() < cap {
             self.buf.push_back(v);
@@ -249,7 +252,7 @@ impl<T> State<T> {
     }
 
     /// Receives without blocking (Go's `chanrecv` fast paths).
-    pub(crate) fn try_recv(&mut self, cap: usize, me: Option<&Parked>) -> TryRecv<T> {
+    pub(crate) fn try_recv(&mut self, cap: usize, me: Option<&BlockedOp>) -> TryRecv<T> {
         if let Some(s) = claim_first(&mut self.sendq, me) {
             // SAFETY: we claimed `s`; its slot holds the value it sends.
             let sent = unsafe { s.take() }.expect("a queued sender carries its value");
@@ -262,7 +265,7 @@ impl<T> State<T> {
                 self.buf.push_back(sent);
                 oldest
             };
-            return TryRecv::Ready(Some(v), Some(s.parked.finish(false).clone()));
+            return TryRecv::Ready(Some(v), Some(s.op.finish(false).clone()));
         }
         if let Some(v) = self.buf.pop_front() {
             return TryRecv::Ready(Some(v), None);
@@ -275,12 +278,12 @@ impl<T> State<T> {
 
     /// Whether a send by `me` could complete now (a select about to claim
     /// itself while registering).
-    pub(crate) fn send_ready(&self, cap: usize, me: &Parked) -> bool {
+    pub(crate) fn send_ready(&self, cap: usize, me: &BlockedOp) -> bool {
         self.closed || self.buf.len() < cap || has_waiting(&self.recvq, me)
     }
 
     /// Whether a receive by `me` could complete now.
-    pub(crate) fn recv_ready(&self, me: &Parked) -> bool {
+    pub(crate) fn recv_ready(&self, me: &BlockedOp) -> bool {
         self.closed || !self.buf.is_empty() || has_waiting(&self.sendq, me)
     }
 
@@ -313,8 +316,8 @@ impl<T> State<T> {
         }
         self.closed = true;
         for w in self.recvq.drain(..).chain(self.sendq.drain(..)) {
-            if w.parked.try_claim(w.case) {
-                wake.push(w.parked.finish(true).clone());
+            if w.op.try_claim(w.case) {
+                wake.push(w.op.finish(true).clone());
             }
         }
         true

@@ -1,45 +1,19 @@
 //! `select`: wait on several channel operations, run the one that completes.
 //!
-//! # Protocol (Go's `selectgo`)
-//! 1. **Poll**: in a uniformly random order, try each case without blocking
-//!    (each under its own channel's lock). The first that completes wins, so
-//!    among the ready cases each is equally likely (GO_SEMANTICS 29). A send
-//!    case on a closed channel panics here, default or not (33).
-//! 2. A `default` runs if nothing was ready (30).
-//! 3. **Register**: lock every channel of the select at once, in address
-//!    order (each channel once, however many cases use it), as Go's
-//!    `sellock` does. Then one `Parked` for the whole select; for each case,
-//!    in the same random order: if the case is ready now, claim the select
-//!    for it and complete it on the spot (un-claiming if the counterpart it
-//!    saw was claimed elsewhere meanwhile); else queue a waiter. Unlock all,
-//!    then wake the counterpart served, if any.
-//! 4. **Wait** until a claimer finishes (`DONE`), or the deadline passes and
-//!    the select cancels itself.
-//! 5. **Abort the rest**: remove every queued waiter of this select from its
-//!    channel; a send case's unsent value is dropped with its waiter.
-//!
-//! # The race the locking prevents
-//! A claim happens only under the lock of the channel the waiter is queued
-//! on. While the select registers it holds the locks of all its channels, so
-//! nobody can see its waiters, let alone claim them, until registration is
-//! over: its own temporary claim (step 3, a counterpart that vanished) is
-//! invisible. With one lock at a time, a counterpart on channel A (queued
-//! earlier) could meet the select while it had claimed itself for channel B,
-//! take its waiter for stale and drop it; the select then un-claimed itself
-//! and waited on A with no waiter there: both sides blocked for ever
-//! (`test_select_stress` caught it). After registration, the claim CAS
-//! decides between channels completing the select at once: exactly one case
-//! completes, no value is taken from two senders, and none is delivered to
-//! a select twice.
+//! The protocol, Go's `selectgo` (poll in random order, `default`, register
+//! under the locks of all the select's channels, wait, abort the rest), and
+//! the race its locking prevents are in `README.md` beside this file
+//! ("Select: register and abort"); `Select::wait` marks each step.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::raw::{ChanLock, RawGuard, TryRecv, TrySend};
-use super::waiter::{Outcome, Parked, Waiter};
-use super::{AsRecv, AsSend, Chan};
-use crate::park::{self, Unparker};
+use super::waiter::{BlockedOp, Outcome, Waiter};
+use super::{AsRecv, AsSend, Chan, block_on_nil, deadline_after};
+use crate::coroutine::WaitReason;
+use crate::scheduler::{self, Unparker};
 
 /// What registering a case did.
 enum Reg {
@@ -65,7 +39,7 @@ trait Case<'a, R> {
     /// reference into that channel's state.
     unsafe fn register(
         &mut self,
-        parked: &Arc<Parked>,
+        op: &Arc<BlockedOp>,
         index: usize,
         wake: &mut Option<Unparker>,
     ) -> Reg;
@@ -125,30 +99,30 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
 
     unsafe fn register(
         &mut self,
-        parked: &Arc<Parked>,
+        op: &Arc<BlockedOp>,
         index: usize,
         wake: &mut Option<Unparker>,
     ) -> Reg {
         let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
         // SAFETY: the caller holds the lock and no other reference into it.
         let st = unsafe { raw.locked_state() };
-        if st.recv_ready(parked) {
+        if st.recv_ready(op) {
             // Nobody else can claim us: every channel we are queued on is
             // locked by us (module docs).
-            let claimed = parked.try_claim(index);
+            let claimed = op.try_claim(index);
             debug_assert!(claimed, "a registering select is claimed by nobody");
-            match st.try_recv(raw.cap(), Some(parked)) {
+            match st.try_recv(raw.cap(), Some(op)) {
                 TryRecv::Ready(v, served) => {
-                    parked.finish_self();
+                    op.finish_self();
                     *wake = served;
                     self.got = Some(v);
                     return Reg::Completed;
                 }
                 // The sender we saw was claimed elsewhere meanwhile.
-                TryRecv::Empty => parked.unclaim(),
+                TryRecv::Empty => op.unclaim(),
             }
         }
-        let w = Waiter::new(parked.clone(), index, None);
+        let w = Waiter::new(op.clone(), index, None);
         st.push_receiver(w.clone());
         self.waiter = Some(w);
         Reg::Queued
@@ -162,7 +136,7 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
 
     fn completed_by_waiter(&mut self, closed: bool) {
         let w = self.waiter.as_ref().expect("a case completed through its waiter was queued");
-        // SAFETY: the select saw `DONE` for this case: the claimer is done
+        // SAFETY: the select saw this case fire: the claimer is done
         // with the slot.
         self.got = Some(if closed { None } else { unsafe { w.take() } });
     }
@@ -196,40 +170,40 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
 
     unsafe fn register(
         &mut self,
-        parked: &Arc<Parked>,
+        op: &Arc<BlockedOp>,
         index: usize,
         wake: &mut Option<Unparker>,
     ) -> Reg {
         let raw = self.chan.raw.as_ref().expect("nil cases are not registered");
         // SAFETY: the caller holds the lock and no other reference into it.
         let st = unsafe { raw.locked_state() };
-        if st.send_ready(raw.cap(), parked) {
+        if st.send_ready(raw.cap(), op) {
             // Nobody else can claim us (module docs).
-            let claimed = parked.try_claim(index);
+            let claimed = op.try_claim(index);
             debug_assert!(claimed, "a registering select is claimed by nobody");
             let v = self.value.take().expect("a send case has its value until sent");
-            match st.try_send(raw.cap(), v, Some(parked)) {
+            match st.try_send(raw.cap(), v, Some(op)) {
                 TrySend::Sent(served) => {
-                    parked.finish_self();
+                    op.finish_self();
                     *wake = served;
                     return Reg::Completed;
                 }
                 TrySend::Closed(v) => {
                     // Closed between the poll and now: this case is chosen,
                     // and running it panics (after the locks are released).
-                    parked.finish_self();
+                    op.finish_self();
                     drop(v);
                     self.closed = true;
                     return Reg::Completed;
                 }
                 TrySend::Full(v) => {
                     self.value = Some(v);
-                    parked.unclaim();
+                    op.unclaim();
                 }
             }
         }
         let v = self.value.take();
-        let w = Waiter::new(parked.clone(), index, v);
+        let w = Waiter::new(op.clone(), index, v);
         st.push_sender(w.clone());
         self.waiter = Some(w);
         Reg::Queued
@@ -257,7 +231,7 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
 /// completes (Go's `select` statement; the `select!` macro builds one).
 ///
 /// Operands and send values are evaluated once, in order, as the builder is
-/// written (GO_SEMANTICS 28). Among ready cases the choice is uniformly
+/// written (docs/go-semantics.md, 28). Among ready cases the choice is uniformly
 /// random (29); a `default` runs only when none is ready (30); a select with
 /// no cases, or only nil-channel cases and no default, blocks forever (31,
 /// 32); a receive from a closed channel is always ready and gets `None`, a
@@ -406,7 +380,7 @@ impl<'a, R> Select<'a, R> {
     /// assert_eq!(r, "timeout");
     /// ```
     pub fn timeout(self, d: Duration, f: impl FnOnce() -> R + 'a) -> Self {
-        self.deadline(super::deadline_after(d), f)
+        self.deadline(deadline_after(d), f)
     }
 
     /// Blocks until one case completes (or the default or deadline applies)
@@ -440,14 +414,14 @@ impl<'a, R> Select<'a, R> {
         let deadline = self.timeout.as_ref().map(|t| t.0);
         if self.cases.iter().all(|c| c.is_nil()) {
             // `select {}`, or only nil channels: nothing can ever be ready.
-            super::block_on_nil(deadline, park::WaitReason::SelectNoCases);
+            block_on_nil(deadline, WaitReason::SelectNoCases);
             let (_, f) = self.timeout.take().expect("only a deadline ends a select on nothing");
             return f();
         }
         // 3. Register, in the same random order: which of two cases on one
         // channel is queued first, and so served first, is random too, as
         // in Go (TestPseudoRandomSend).
-        let parked = Arc::new(Parked::new());
+        let op = Arc::new(BlockedOp::new());
         let mut selected = None;
         let mut wake = None;
         {
@@ -459,7 +433,7 @@ impl<'a, R> Select<'a, R> {
                 }
                 // SAFETY: `_locked` holds every non-nil case's channel lock,
                 // and no reference into any channel state outlives a call.
-                match unsafe { case.register(&parked, i, &mut wake) } {
+                match unsafe { case.register(&op, i, &mut wake) } {
                     Reg::Queued => {}
                     Reg::Completed => {
                         selected = Some(i);
@@ -474,7 +448,7 @@ impl<'a, R> Select<'a, R> {
         // 4. Wait.
         let outcome = match selected {
             Some(i) => Outcome::Completed(i),
-            None => parked.wait(deadline, park::WaitReason::Select),
+            None => op.wait(deadline, WaitReason::Select),
         };
         // 5. Abort the other cases. (The chosen case's waiter, if it has one,
         // is out of its queue already: its claimer removed it.)
@@ -561,6 +535,6 @@ fn fastrand() -> u64 {
 /// ```
 pub fn select_forever() -> ! {
     loop {
-        park::park(park::WaitReason::SelectNoCases);
+        scheduler::park(WaitReason::SelectNoCases);
     }
 }

@@ -1,55 +1,31 @@
-//! Waiters: a blocked channel operation (Go's `sudog`), and the claim that
-//! makes one of a select's cases win.
+//! A blocked channel operation ([`BlockedOp`]: a lone send or receive, or a
+//! whole `select`) and its cases queued on channels ([`Waiter`], Go's
+//! `sudog`).
 //!
-//! # Protocol
-//! A blocking operation (a lone send/receive, or a whole `select`) owns one
-//! [`Parked`]: a state word and the `Unparker` of whoever waits. Each of its
-//! cases that waits on a channel is a [`Waiter`] in that channel's send or
-//! receive queue, naming its case index.
-//!
-//! 1. Whoever wants to complete a waiter (a counterpart operation, `close`,
-//!    or the select itself while it registers) must first **claim** it:
-//!    `WAITING -> case + 1` with one CAS. At most one claim succeeds, so at
-//!    most one case of a select completes, and a waiter is completed once.
-//! 2. The claimer, holding the channel's lock, moves the value (into the
-//!    waiter's slot for a receiver, out of it for a sender), then sets `DONE`
-//!    (Release) and unparks the owner. `close` sets `CLOSED` with `DONE`.
-//! 3. The owner waits until it sees `DONE` (Acquire), then reads the slot. A
-//!    timeout **cancels** with `WAITING -> CANCELLED`; if that CAS fails a
-//!    claimer got there first and the owner waits for `DONE` as usual.
-//! 4. The owner then removes its other waiters from their channels' queues.
-//!    A waiter whose `Parked` is no longer `WAITING` is *stale*: channel
-//!    operations skip it and drop it from the queue.
-//!
-//! The race this prevents: two channels completing the same select at once
-//! (each under its own lock), which would deliver two values for one select
-//! or take a value from a sender that then also sends elsewhere. The single
-//! CAS orders them; the loser sees a stale waiter and moves on.
+//! A `BlockedOp` is a [`Latch`] whose verdict names the case that completed
+//! (`case + 1`) and whether `close` completed it (`CLOSED`). The claim,
+//! fire and cancel steps are the latch's (`scheduler/latch.rs`); what they
+//! mean for channels, and the race they prevent, is in `README.md` beside
+//! this file ("The waiter protocol").
 
 use std::cell::UnsafeCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-use crate::park::{self, Unparker, WaitReason};
+use crate::coroutine::WaitReason;
+use crate::scheduler::{Latch, Unparker, VERDICT_MASK};
 
-/// Nobody claimed the operation yet.
-const WAITING: usize = 0;
-/// The claimer finished moving the value.
-const DONE: usize = 1 << 62;
-/// Completed by `close`: a receiver got nothing, a sender must panic.
-const CLOSED: usize = 1 << 61;
-/// The owner gave up (timeout); nobody may claim it any more.
-const CANCELLED: usize = 1 << 60;
-/// The bits below the flags: the claimed case index plus one.
-const CASE_MASK: usize = CANCELLED - 1;
+/// Verdict bit: completed by `close` (a receiver got nothing, a sender must
+/// panic).
+const CLOSED: usize = (VERDICT_MASK >> 1) + 1;
+/// The verdict bits below `CLOSED`: the claimed case index plus one.
+const CASE_MASK: usize = CLOSED - 1;
 
 /// The shared state of one blocking operation (all cases of a select).
 #[derive(Debug)]
-pub(crate) struct Parked {
-    /// `WAITING`, `CANCELLED`, or `case + 1` with `DONE`/`CLOSED` bits.
-    state: AtomicUsize,
-    /// Who waits.
-    unparker: Unparker,
+pub(crate) struct BlockedOp {
+    /// Claimed with `case + 1`; fired with `CLOSED` added by `close`.
+    latch: Latch,
 }
 
 /// How a claimed operation ended, as its owner sees it.
@@ -63,85 +39,48 @@ pub(crate) enum Outcome {
     TimedOut,
 }
 
-impl Parked {
+impl BlockedOp {
     /// A new operation whose owner is the caller.
     pub(crate) fn new() -> Self {
-        Parked { state: AtomicUsize::new(WAITING), unparker: Unparker::current() }
+        BlockedOp { latch: Latch::new() }
     }
 
-    /// Step 1: claims the operation for `case`. Only one claim ever succeeds.
+    /// Claims the operation for `case`. Only one claim ever succeeds.
     pub(crate) fn try_claim(&self, case: usize) -> bool {
         debug_assert!(case < CASE_MASK);
-        // AcqRel: the claimer sees the owner's writes (the value a sender put
-        // in its slot was published by the channel lock too).
-        self.state.compare_exchange(WAITING, case + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        self.latch.try_claim(case + 1)
     }
 
     /// Gives back a claim the owner made on itself but could not complete
     /// (the counterpart it saw was claimed by someone else meanwhile).
     pub(crate) fn unclaim(&self) {
-        debug_assert_eq!(self.state.load(Ordering::Relaxed) & !CASE_MASK, 0);
-        self.state.store(WAITING, Ordering::Release);
+        self.latch.unclaim();
     }
 
     /// Whether nobody has claimed or cancelled it yet.
     pub(crate) fn is_waiting(&self) -> bool {
-        self.state.load(Ordering::Acquire) == WAITING
+        self.latch.is_open()
     }
 
-    /// Step 2: the claimer moved the value. Marks it done and returns the
-    /// unparker to call once the channel lock is released.
+    /// The claimer moved the value: marks the operation done and returns
+    /// the unparker to call once the channel lock is released.
     pub(crate) fn finish(&self, closed: bool) -> &Unparker {
-        let bits = if closed { DONE | CLOSED } else { DONE };
-        // Release pairs with the Acquire in `wait`.
-        self.state.fetch_or(bits, Ordering::Release);
-        &self.unparker
+        self.latch.fire_claimed(if closed { CLOSED } else { 0 })
     }
 
     /// The owner completed its own operation (it claimed itself while
     /// registering and found a counterpart).
     pub(crate) fn finish_self(&self) {
-        self.state.fetch_or(DONE, Ordering::Release);
+        self.latch.fire_claimed(0);
     }
 
-    /// Step 3: waits until the operation is done, or until `deadline` passes
-    /// and it can be cancelled.
-    pub(crate) fn wait(&self, deadline: Option<std::time::Instant>, why: WaitReason) -> Outcome {
-        let mut deadline = deadline;
-        loop {
-            // Acquire pairs with the Release in `finish`.
-            let s = self.state.load(Ordering::Acquire);
-            if s & DONE != 0 {
-                let case = (s & CASE_MASK) - 1;
-                return if s & CLOSED != 0 {
-                    Outcome::Closed(case)
-                } else {
-                    Outcome::Completed(case)
-                };
-            }
-            match deadline {
-                None => park::park(why),
-                Some(t) => {
-                    if std::time::Instant::now() >= t {
-                        if self
-                            .state
-                            .compare_exchange(
-                                WAITING,
-                                CANCELLED,
-                                Ordering::AcqRel,
-                                Ordering::Acquire,
-                            )
-                            .is_ok()
-                        {
-                            return Outcome::TimedOut;
-                        }
-                        // Claimed meanwhile: the claimer is about to finish.
-                        deadline = None;
-                        continue;
-                    }
-                    park::park_until(t);
-                }
-            }
+    /// Waits until the operation is done, or until `deadline` passes and it
+    /// can be cancelled.
+    pub(crate) fn wait(&self, deadline: Option<Instant>, why: WaitReason) -> Outcome {
+        match self.latch.wait(why, deadline) {
+            None => Outcome::TimedOut,
+            Some(v) if v & CLOSED != 0 => Outcome::Closed((v & CASE_MASK) - 1),
+            Some(v) => Outcome::Completed((v & CASE_MASK) - 1),
         }
     }
 }
@@ -149,19 +88,19 @@ impl Parked {
 /// The operation a waiter belongs to: its own (a lone send or receive, one
 /// allocation for both) or a select's, shared by its cases.
 #[derive(Debug)]
-pub(crate) enum ParkedRef {
+pub(crate) enum OpRef {
     /// A lone operation's state, inside its only waiter.
-    Own(Parked),
+    Own(BlockedOp),
     /// A select's state.
-    Shared(Arc<Parked>),
+    Shared(Arc<BlockedOp>),
 }
 
-impl std::ops::Deref for ParkedRef {
-    type Target = Parked;
-    fn deref(&self) -> &Parked {
+impl std::ops::Deref for OpRef {
+    type Target = BlockedOp;
+    fn deref(&self) -> &BlockedOp {
         match self {
-            ParkedRef::Own(p) => p,
-            ParkedRef::Shared(p) => p,
+            OpRef::Own(p) => p,
+            OpRef::Shared(p) => p,
         }
     }
 }
@@ -169,7 +108,7 @@ impl std::ops::Deref for ParkedRef {
 /// One case of a blocked operation, queued on one channel.
 pub(crate) struct Waiter<T> {
     /// The operation this case belongs to.
-    pub(crate) parked: ParkedRef,
+    pub(crate) op: OpRef,
     /// Its case index within the operation.
     pub(crate) case: usize,
     /// A sender's value (taken by the claimer), or the value a receiver got
@@ -178,8 +117,9 @@ pub(crate) struct Waiter<T> {
 }
 
 // SAFETY: `slot` is written by the owner before the waiter is queued (under
-// the channel lock), then only by the one claimer (step 1 makes it unique)
-// before `DONE`, then only by the owner after `DONE` (Acquire). It holds a
+// the channel lock), then only by the one claimer (the claim makes it
+// unique) before the operation fires, then only by the owner after it saw
+// the firing (Acquire, `Latch::wait`). It holds a
 // `T: Send`, moved between those threads.
 unsafe impl<T: Send> Sync for Waiter<T> {}
 // SAFETY: as above; the waiter only moves `T: Send` values between threads.
@@ -187,32 +127,28 @@ unsafe impl<T: Send> Send for Waiter<T> {}
 
 impl<T> std::fmt::Debug for Waiter<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Waiter").field("case", &self.case).field("parked", &self.parked).finish()
+        f.debug_struct("Waiter").field("case", &self.case).field("op", &self.op).finish()
     }
 }
 
 impl<T> Waiter<T> {
-    /// A waiter for case `case` of a select's `parked`, carrying `value` if
+    /// A waiter for case `case` of a select's `op`, carrying `value` if
     /// it sends.
-    pub(crate) fn new(parked: Arc<Parked>, case: usize, value: Option<T>) -> Arc<Self> {
-        Arc::new(Waiter { parked: ParkedRef::Shared(parked), case, slot: UnsafeCell::new(value) })
+    pub(crate) fn new(op: Arc<BlockedOp>, case: usize, value: Option<T>) -> Arc<Self> {
+        Arc::new(Waiter { op: OpRef::Shared(op), case, slot: UnsafeCell::new(value) })
     }
 
     /// The waiter of a lone send or receive (case 0 of its own operation),
     /// owned by the caller.
     pub(crate) fn lone(value: Option<T>) -> Arc<Self> {
-        Arc::new(Waiter {
-            parked: ParkedRef::Own(Parked::new()),
-            case: 0,
-            slot: UnsafeCell::new(value),
-        })
+        Arc::new(Waiter { op: OpRef::Own(BlockedOp::new()), case: 0, slot: UnsafeCell::new(value) })
     }
 
     /// Takes the value out of the slot.
     ///
     /// # Safety
     /// The caller has exclusive access to the slot under the protocol: it
-    /// claimed the waiter, or it owns the operation and saw `DONE` or gave up.
+    /// claimed the waiter, or it owns the operation and saw it fire or gave up.
     pub(crate) unsafe fn take(&self) -> Option<T> {
         // SAFETY: caller's contract.
         unsafe { (*self.slot.get()).take() }

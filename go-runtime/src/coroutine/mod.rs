@@ -1,8 +1,9 @@
-//! A goroutine: its control block, its state machine and its stack.
+//! A goroutine: its control block, its state machine and its stack. The
+//! lowest layer of the runtime (docs/design.md, "Layers"): it imports only
+//! the leaves `clock` and `report`.
 //!
-//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/coroutine/README.md)
-//! (states, the park/unpark protocol, why a started goroutine stays on its
-//! home thread, stack layout).
+//! Design note: `README.md` beside this file (states, the park/unpark
+//! protocol, why a started goroutine stays on its home thread, stack layout).
 //!
 //! # Invariants
 //! - `body`, `coroutine` and `guard` are touched only by the one thread that
@@ -17,8 +18,12 @@
 //! - A started goroutine whose `migratable` is false is resumed only on the
 //!   worker thread whose index is in `home`.
 
-pub(crate) mod overflow;
-pub(crate) mod stack;
+mod current;
+mod locals;
+mod overflow;
+mod panic_hook;
+mod stack;
+mod wait_reason;
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
@@ -27,8 +32,13 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-pub(crate) use self::stack::GoStack;
-use self::stack::StackCache;
+pub(crate) use self::current::{current_id, current_ptr, current_ref, on_goroutine};
+pub(crate) use self::locals::{LocalBox, Locals, drop_current};
+pub(crate) use self::overflow::{ensure_alt_stack, install_handler as install_overflow_handler};
+pub(crate) use self::panic_hook::install as install_panic_hook;
+pub(crate) use self::stack::{GoStack, StackCache, ensure_available_shared, round_stack_size};
+pub use self::wait_reason::WaitReason;
+use crate::{clock, report};
 
 /// Why a goroutine handed control back to its worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +74,13 @@ pub(crate) type Body = Arc<dyn Run>;
 pub(crate) type GRef = Arc<Goroutine>;
 
 /// In a run queue (or about to be pushed to one).
-pub(crate) const RUNNABLE: u8 = 0;
+const RUNNABLE: u8 = 0;
 /// A worker is running it.
-pub(crate) const RUNNING: u8 = 1;
+const RUNNING: u8 = 1;
 /// Suspended in `park`; only an `unpark` brings it back.
-pub(crate) const PARKED: u8 = 2;
+const PARKED: u8 = 2;
 /// Running, and an `unpark` came in: its next `park` returns at once.
-pub(crate) const NOTIFIED: u8 = 3;
+const NOTIFIED: u8 = 3;
 
 /// `home` before the goroutine first ran: any worker may run it.
 pub(crate) const NO_HOME: u32 = u32::MAX;
@@ -107,7 +117,7 @@ pub(crate) struct Goroutine {
     /// Where it panicked, recorded by the panic hook for the crash report.
     panic_site: UnsafeCell<Option<String>>,
     /// Its goroutine-local values (`goroutine_local!`).
-    locals: UnsafeCell<crate::local::Locals>,
+    locals: UnsafeCell<Locals>,
     /// Why it last parked (a `WaitReason`), for dumps and deadlock
     /// detection; meaningful while `state` is `PARKED`. Written by the
     /// goroutine itself before it parks, read by anyone (Relaxed: a hint).
@@ -122,7 +132,7 @@ pub(crate) struct Goroutine {
 /// `Goroutine::registry` before the first run and after leaving it.
 pub(crate) const NOT_REGISTERED: u64 = u64::MAX;
 
-// SAFETY: (the `unsafe impl Send` argument of DESIGN.md, "Soundness first")
+// SAFETY: (the `unsafe impl Send` argument of docs/design.md, "Soundness first")
 // 1. The fields other than `body`, `coroutine`, `guard`, `yielder`,
 //    `panic_site` and `locals` are atomics or immutable after construction.
 // 2. Those six are touched only by the thread
@@ -226,27 +236,30 @@ impl Goroutine {
     }
 
     /// Records why the goroutine is about to park (called by itself).
-    pub(crate) fn set_wait_reason(&self, why: crate::park::WaitReason) {
+    pub(crate) fn set_wait_reason(&self, why: WaitReason) {
         self.wait_reason.store(why as u8, Ordering::Relaxed);
-        self.wait_since.store(crate::scheduler::coarse_millis(), Ordering::Relaxed);
+        self.wait_since.store(clock::coarse_millis(), Ordering::Relaxed);
     }
 
     /// Why it last parked, and since when (coarse milliseconds).
-    pub(crate) fn wait_reason(&self) -> (crate::park::WaitReason, u64) {
+    pub(crate) fn wait_reason(&self) -> (WaitReason, u64) {
         (
-            crate::park::WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed)),
+            WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed)),
             self.wait_since.load(Ordering::Relaxed),
         )
     }
 
     /// Whether it is parked (a hint: it may change at once).
     pub(crate) fn is_parked(&self) -> bool {
+        // Acquire pairs with the AcqRel CAS in `commit_park`: a reader
+        // that sees PARKED sees the wait reason stored before it.
         self.state.load(Ordering::Acquire) == PARKED
     }
 
     /// Whether it is running on a worker now (a hint).
     pub(crate) fn is_running(&self) -> bool {
-        matches!(self.state.load(Ordering::Acquire), RUNNING | NOTIFIED)
+        // Relaxed: a hint for dumps; nothing is read through it.
+        matches!(self.state.load(Ordering::Relaxed), RUNNING | NOTIFIED)
     }
 
     /// Its registry entry (see the field).
@@ -321,7 +334,7 @@ impl Goroutine {
     /// Only the goroutine itself calls this, while it runs (module
     /// invariants), and it holds no reference into the list itself across a
     /// call that may touch it again.
-    pub(crate) unsafe fn locals(&self) -> *mut crate::local::Locals {
+    pub(crate) unsafe fn locals(&self) -> *mut Locals {
         self.locals.get()
     }
 
@@ -335,7 +348,8 @@ impl Goroutine {
     }
 
     /// Resumes the goroutine on the calling worker thread, until it suspends
-    /// or finishes. On its first run it takes a stack from `stacks`.
+    /// or finishes, as the thread's current goroutine. On its first run it
+    /// takes a stack from `stacks`.
     ///
     /// # Safety
     /// The caller holds the goroutine to run it (it took it from a run queue),
@@ -353,12 +367,18 @@ impl Goroutine {
             Some(coro) => coro,
             None => {
                 let stack = stacks.borrow_mut().take(self.stack_size);
-                let stack = stack.unwrap_or_else(|e| crate::panic::fatal(&e.to_string()));
+                let stack = stack.unwrap_or_else(|e| report::fatal(&e.to_string()));
                 // SAFETY: unique holder, and no coroutine yet: not started.
                 coro.insert(unsafe { self.make_coroutine(stack) })
             }
         };
-        match coro.resume(()) {
+        // The goroutine is "current" exactly while it runs on this thread:
+        // the panic hook, the overflow handler and every primitive it calls
+        // find it through `current`.
+        let outer = current::set(self);
+        let r = coro.resume(());
+        current::set(outer);
+        match r {
             CoroutineResult::Yield(s) => Resumed::Suspended(s),
             CoroutineResult::Return(()) => Resumed::Finished,
         }
@@ -405,6 +425,8 @@ impl Goroutine {
     /// Called by the goroutine itself before suspending with `Park`: consumes a
     /// pending notification. Returns true if there was one (do not suspend).
     pub(crate) fn take_notification(&self) -> bool {
+        // AcqRel pairs with the AcqRel CAS in `unpark` that set NOTIFIED:
+        // what the waker did before waking us is visible when we go on.
         self.state.compare_exchange(NOTIFIED, RUNNING, Ordering::AcqRel, Ordering::Relaxed).is_ok()
     }
 
@@ -412,6 +434,8 @@ impl Goroutine {
     /// push it onto a run queue (it was parked); false if it was running (its
     /// next park returns at once) or already runnable.
     pub(crate) fn unpark(&self) -> bool {
+        // Acquire pairs with the AcqRel CAS in `commit_park` (the first
+        // guess at the state; the CAS below is what counts).
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let next = match s {

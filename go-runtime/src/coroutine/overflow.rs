@@ -17,7 +17,8 @@ use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::scheduler::worker;
+use super::current;
+use crate::report;
 
 /// The handlers installed before ours, for SIGSEGV and SIGBUS.
 static PREVIOUS: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
@@ -100,10 +101,10 @@ impl std::fmt::Write for Buf {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    let g = worker::current_goroutine();
+    let g = current::current_ptr();
     if !g.is_null() {
         // SAFETY: the goroutine running on this thread is kept alive by its
-        // worker; its `guard`, `id`, `parent`, `spawn_site` and `stack_size`
+        // resumer; its `guard`, `id`, `parent`, `spawn_site` and `stack_size`
         // are immutable.
         let g = unsafe { &*g };
         let (lo, hi) = g.guard();
@@ -117,7 +118,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 g.stack_size(),
                 g.id(),
             );
-            let _ = crate::panic::write_created_by(&mut buf, g.parent(), site);
+            let _ = report::write_created_by(&mut buf, g.parent(), site);
             // SAFETY: write, abort and _exit are async-signal-safe.
             unsafe {
                 libc::write(2, buf.bytes.as_ptr().cast(), buf.len);

@@ -93,12 +93,12 @@ unsafe impl corosensei::stack::Stack for GoStack {
 
 impl GoStack {
     /// The guard range `[lo, hi)` a stack overflow faults in.
-    pub(crate) fn guard_range(&self) -> (usize, usize) {
+    pub(super) fn guard_range(&self) -> (usize, usize) {
         (self.guard.get(), self.guard.get() + GUARD)
     }
 
     /// Usable bytes above the guard.
-    pub(crate) fn usable(&self) -> usize {
+    fn usable(&self) -> usize {
         self.top.get() - self.guard.get() - GUARD
     }
 
@@ -175,7 +175,7 @@ pub(crate) struct StackCache {
 impl StackCache {
     /// Takes a stack of class `class` from the cache, the shared pool, or a
     /// new slab, in that order.
-    pub(crate) fn take(&mut self, size: usize) -> io::Result<GoStack> {
+    pub(super) fn take(&mut self, size: usize) -> io::Result<GoStack> {
         let class = class_of(size);
         if let Some(i) = self.stacks.iter().rposition(|s| s.class as usize == class) {
             return Ok(self.stacks.swap_remove(i));
@@ -236,7 +236,7 @@ pub(crate) fn ensure_available_shared(size: usize) -> io::Result<()> {
 }
 
 /// Returns a stack to the shared pool (callers off the runtime's workers).
-pub(crate) fn give_shared(stack: GoStack) {
+pub(super) fn give_shared(stack: GoStack) {
     stack.trim_if_deep();
     pool().classes[stack.class as usize].lock().push(stack);
 }

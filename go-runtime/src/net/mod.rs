@@ -1,12 +1,12 @@
 //! Goroutine-aware networking (Go's `net`): [`TcpListener`], [`TcpStream`]
 //! and [`UdpSocket`] with std-like APIs whose blocking calls park only the
 //! calling goroutine, over one netpoller (epoll) driven by idle workers
-//! (`poll.rs`). Read and write deadlines work like Go's `SetDeadline`:
-//! an operation past its deadline fails with `ErrorKind::TimedOut`
-//! (`i/o timeout`).
+//! (the scheduler's `netpoll.rs`). Read and write deadlines work like Go's
+//! `SetDeadline`: an operation past its deadline fails with
+//! `ErrorKind::TimedOut` (`i/o timeout`).
 //!
-//! Design note: `poll.rs` (the readiness protocol, who polls, why
-//! descriptors are recycled rather than freed).
+//! Design note: `scheduler/netpoll.rs` (the readiness protocol, who polls,
+//! why descriptors are recycled rather than freed).
 //!
 //! # Example
 //! ```
@@ -29,12 +29,13 @@
 //! server.join().unwrap();
 //! ```
 
-pub(crate) mod poll;
 mod tcp;
 mod udp;
 
 use std::io;
 use std::time::Instant;
+
+use crate::scheduler::{Dir, PollDesc};
 
 pub use self::tcp::{Incoming, TcpListener, TcpStream, copy};
 pub use self::udp::UdpSocket;
@@ -52,22 +53,17 @@ struct Deadlines {
 }
 
 impl Deadlines {
-    fn get(&self, dir: poll::Dir) -> Option<Instant> {
+    fn get(&self, dir: Dir) -> Option<Instant> {
         let at = self.at.lock();
         match dir {
-            poll::Dir::Read => at.0,
-            poll::Dir::Write => at.1,
+            Dir::Read => at.0,
+            Dir::Write => at.1,
         }
     }
 
     /// Sets the read and/or write deadline (`None`: leave it), then wakes
     /// the waiters of `pd` so that they look at the new deadlines.
-    fn set(
-        &self,
-        pd: &poll::PollDesc,
-        read: Option<Option<Instant>>,
-        write: Option<Option<Instant>>,
-    ) {
+    fn set(&self, pd: &PollDesc, read: Option<Option<Instant>>, write: Option<Option<Instant>>) {
         {
             let mut at = self.at.lock();
             if let Some(r) = read {
@@ -84,8 +80,8 @@ impl Deadlines {
 /// Runs the non-blocking `op` until it does not return `WouldBlock`,
 /// waiting on `pd` for readiness in `dir` in between, within the deadline.
 fn io_loop<T>(
-    pd: &poll::PollDesc,
-    dir: poll::Dir,
+    pd: &PollDesc,
+    dir: Dir,
     deadlines: &Deadlines,
     mut op: impl FnMut() -> io::Result<T>,
 ) -> io::Result<T> {

@@ -5,8 +5,8 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::Instant;
 
-use super::poll::{Dir, PollDesc, netpoll};
 use super::{Deadlines, io_loop};
+use crate::scheduler::{self, Dir, PollDesc};
 use crate::sync::Mutex;
 
 /// A TCP server socket (Go's `net.Listener` from `net.Listen("tcp", ...)`);
@@ -80,7 +80,7 @@ impl TcpListener {
         // SAFETY: `listen` on our own listening socket.
         unsafe { libc::listen(inner.as_raw_fd(), max_backlog()) };
         inner.set_nonblocking(true)?;
-        let pd = netpoll().register(inner.as_raw_fd())?;
+        let pd = scheduler::poll_register(inner.as_raw_fd())?;
         Ok(TcpListener { inner, pd, deadlines: Deadlines::default() })
     }
 
@@ -148,7 +148,7 @@ impl TcpListener {
 
 impl Drop for TcpListener {
     fn drop(&mut self) {
-        netpoll().deregister(self.inner.as_raw_fd(), self.pd);
+        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
     }
 }
 
@@ -269,7 +269,7 @@ impl TcpStream {
     }
 
     fn from_std(inner: std::net::TcpStream) -> io::Result<TcpStream> {
-        let pd = netpoll().register(inner.as_raw_fd())?;
+        let pd = scheduler::poll_register(inner.as_raw_fd())?;
         Ok(TcpStream {
             inner,
             pd,
@@ -494,6 +494,6 @@ impl AsRawFd for TcpStream {
 
 impl Drop for TcpStream {
     fn drop(&mut self) {
-        netpoll().deregister(self.inner.as_raw_fd(), self.pd);
+        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
     }
 }

@@ -5,8 +5,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use super::poll::{Dir, PollDesc, netpoll};
 use super::{Deadlines, io_loop};
+use crate::scheduler::{self, Dir, PollDesc};
 
 /// A UDP socket (Go's `net.UDPConn`); receives park only the calling
 /// goroutine.
@@ -41,7 +41,7 @@ impl UdpSocket {
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let inner = std::net::UdpSocket::bind(addr)?;
         inner.set_nonblocking(true)?;
-        let pd = netpoll().register(inner.as_raw_fd())?;
+        let pd = scheduler::poll_register(inner.as_raw_fd())?;
         Ok(UdpSocket { inner, pd, deadlines: Deadlines::default() })
     }
 
@@ -148,6 +148,6 @@ impl UdpSocket {
 
 impl Drop for UdpSocket {
     fn drop(&mut self) {
-        netpoll().deregister(self.inner.as_raw_fd(), self.pd);
+        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
     }
 }

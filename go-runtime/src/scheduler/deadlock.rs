@@ -1,4 +1,4 @@
-//! Deadlock detection (GO_SEMANTICS 58-61): `fatal error: all goroutines
+//! Deadlock detection (docs/go-semantics.md, 58-61): `fatal error: all goroutines
 //! are asleep - deadlock!` when nothing can ever wake any goroutine.
 //!
 //! # When it runs
@@ -31,12 +31,13 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::Runtime;
+use super::global::Runtime;
+use super::{dump, park, threads};
 
 /// How long the last idle worker waits before the first check.
-pub(crate) const FIRST_CHECK: Duration = Duration::from_millis(20);
+pub(super) const FIRST_CHECK: Duration = Duration::from_millis(20);
 /// The longest wait between checks.
-pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(1);
+pub(super) const MAX_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Counters that change whenever anything happens (condition 4).
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +56,10 @@ fn quiet(rt: &Runtime) -> Option<Snapshot> {
         return None;
     }
     let mut snap = Snapshot { ticks: 0, spawned: 0, finished: 0, outside: (0, 0) };
+    // The SeqCst loads below pair with the SeqCst stores of
+    // `parked_for_good` in `Worker::search` and the Release of
+    // `Counts::bump`: a worker seen parked for good has published every
+    // count it bumped before it parked. Condition 4 re-reads them all.
     for w in &workers {
         if !w.sleeper.is_sleeping()
             || !w.parked_for_good.load(Ordering::SeqCst)
@@ -64,12 +69,15 @@ fn quiet(rt: &Runtime) -> Option<Snapshot> {
         {
             return None;
         }
+        // SeqCst pairs with the Release of `Counts::bump` (see above).
         snap.ticks = snap.ticks.wrapping_add(u64::from(w.counts.schedtick.load(Ordering::SeqCst)));
         snap.spawned += w.counts.spawned.load(Ordering::SeqCst);
         snap.finished += w.counts.finished.load(Ordering::SeqCst);
     }
+    // SeqCst pairs with the Relaxed `fetch_add` in `spawned_outside`
+    // only through the 5 ms pause of condition 4 (a change detector).
     snap.spawned += rt.spawned_outside.load(Ordering::SeqCst);
-    snap.outside = crate::park::outside_counts();
+    snap.outside = park::outside_counts();
     Some(snap)
 }
 
@@ -94,14 +102,14 @@ fn threads_accounted(rt: &Runtime) -> bool {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return false };
     let threads = tasks.count();
     let known = rt.num_started()
-        + crate::blocking::helpers_alive()
-        + crate::introspect::extra_threads()
-        + crate::park::outside_counts().0;
+        + threads::helpers_alive()
+        + threads::runtime_threads()
+        + park::outside_counts().0;
     threads == known
 }
 
 /// Runs the check; reports the deadlock and exits if there is one.
-pub(crate) fn check(rt: &Runtime) {
+pub(super) fn check(rt: &Runtime) {
     let Some(before) = quiet(rt) else { return };
     if !all_blocked_for_good(rt) || !threads_accounted(rt) {
         return;
@@ -110,5 +118,5 @@ pub(crate) fn check(rt: &Runtime) {
     if quiet(rt) != Some(before) || !all_blocked_for_good(rt) || !threads_accounted(rt) {
         return;
     }
-    crate::introspect::report_deadlock();
+    dump::report_deadlock();
 }

@@ -15,9 +15,11 @@ use std::thread::Thread;
 
 use parking_lot::Mutex;
 
+use super::netpoll;
+
 /// The part of a worker other threads use to wake it.
 #[derive(Debug)]
-pub(crate) struct Sleeper {
+pub(super) struct Sleeper {
     /// Set (under the `sleepers` lock) while the worker is registered as
     /// asleep; cleared by whoever removes it from the list.
     sleeping: AtomicBool,
@@ -27,22 +29,24 @@ pub(crate) struct Sleeper {
 
 impl Sleeper {
     /// The sleeper record of the calling worker thread.
-    pub(crate) fn for_current_thread() -> Self {
+    pub(super) fn for_current_thread() -> Self {
         Sleeper { sleeping: AtomicBool::new(false), thread: std::thread::current() }
     }
 
     /// Whether the worker is registered as asleep. Callers that act on a false
     /// answer must have made their work visible and issued a SeqCst fence
     /// first (step W2 of the README).
-    pub(crate) fn is_sleeping(&self) -> bool {
+    pub(super) fn is_sleeping(&self) -> bool {
+        // SeqCst pairs with the SeqCst stores of `sleeping` below and with
+        // the fences of S1 and W2: all in the protocol's one total order.
         self.sleeping.load(Ordering::SeqCst)
     }
 
     /// Wakes the worker's thread (a token: harmless if it is awake), also
     /// out of `epoll_wait` if it owns the netpoller.
-    pub(crate) fn unpark(&self) {
+    pub(super) fn unpark(&self) {
         self.thread.unpark();
-        if let Some(np) = crate::net::poll::started()
+        if let Some(np) = netpoll::started()
             && np.owned_by(self)
         {
             np.wake();
@@ -52,7 +56,7 @@ impl Sleeper {
 
 /// Counts and the list of sleeping workers.
 #[derive(Debug, Default)]
-pub(crate) struct Idle {
+pub(super) struct Idle {
     /// Indices of workers registered as asleep, most recent last.
     sleepers: Mutex<Vec<usize>>,
     /// `sleepers.len()`, readable without the lock.
@@ -66,37 +70,47 @@ impl Idle {
     /// goroutines, or searching), out of `started` workers: it may produce
     /// work for the caller soon, such as a reply to a message the caller's
     /// goroutine just sent.
-    pub(crate) fn others_awake(&self, started: usize) -> bool {
+    pub(super) fn others_awake(&self, started: usize) -> bool {
         self.num_sleeping.load(Ordering::Relaxed) + 1 < started
     }
 
     /// Whether all `started` workers are registered as asleep.
-    pub(crate) fn all_asleep(&self, started: usize) -> bool {
+    pub(super) fn all_asleep(&self, started: usize) -> bool {
+        // SeqCst pairs with the SeqCst stores of `num_sleeping` below (the
+        // deadlock check's trigger: all workers asleep).
         self.num_sleeping.load(Ordering::SeqCst) >= started
     }
 
     /// A worker with no local work starts searching other queues.
-    pub(crate) fn start_searching(&self) {
+    pub(super) fn start_searching(&self) {
+        // SeqCst pairs with the SeqCst load of `num_searching` in
+        // `notify_one` (W3; README, proof point 2).
         self.num_searching.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A searching worker found work. Returns true if it was the last
     /// searcher: it should then wake another worker, since the queue it took
     /// from may hold more (README, step S4).
-    pub(crate) fn stop_searching(&self) -> bool {
+    pub(super) fn stop_searching(&self) -> bool {
+        // SeqCst pairs with the SeqCst load of `num_searching` in
+        // `notify_one`: as in `start_searching`.
         self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1
     }
 
     /// Step S1: registers worker `index` as asleep and stops it searching.
     /// The caller must then re-check every queue (step S2) before parking.
-    pub(crate) fn register_sleeper(&self, index: usize, me: &Sleeper, searching: bool) {
+    pub(super) fn register_sleeper(&self, index: usize, me: &Sleeper, searching: bool) {
         {
             let mut list = self.sleepers.lock();
             list.push(index);
+            // SeqCst pairs with the loads of W2 (`is_sleeping`, `num_sleeping` in
+            // `notify_one`), ordered after this by the fence below.
             me.sleeping.store(true, Ordering::SeqCst);
             self.num_sleeping.store(list.len(), Ordering::SeqCst);
         }
         if searching {
+            // SeqCst pairs with the load of `num_searching` in `notify_one`:
+            // the decrement comes before our fence (README, proof point 2).
             self.num_searching.fetch_sub(1, Ordering::SeqCst);
         }
         // Pairs with the fence in `notify_one` / `notify_worker` (README S2/W2).
@@ -106,7 +120,7 @@ impl Idle {
     /// Step S3': the re-check found work, or the park timed out: removes the
     /// worker from the list if nobody did yet. Returns true if the worker was
     /// still registered (it was not woken by anyone).
-    pub(crate) fn unregister_sleeper(&self, index: usize, me: &Sleeper) -> bool {
+    pub(super) fn unregister_sleeper(&self, index: usize, me: &Sleeper) -> bool {
         self.take_listed(&mut self.sleepers.lock(), index, me)
     }
 
@@ -118,6 +132,7 @@ impl Idle {
         }
         let at = list.iter().rposition(|&i| i == index).expect("registered sleeper is listed");
         list.swap_remove(at);
+        // SeqCst pairs with the loads of W2, as in `register_sleeper`.
         s.sleeping.store(false, Ordering::SeqCst);
         self.num_sleeping.store(list.len(), Ordering::SeqCst);
         true
@@ -128,7 +143,7 @@ impl Idle {
     /// searching (it will find the work, README S2) or none sleeps.
     ///
     /// The caller has already made the work visible (pushed it).
-    pub(crate) fn notify_one(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) {
+    pub(super) fn notify_one(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) {
         // W2: pairs with the fence in `register_sleeper`.
         fence(Ordering::SeqCst);
         if self.num_searching.load(Ordering::SeqCst) != 0
@@ -144,7 +159,7 @@ impl Idle {
     /// Wakes an eligible sleeping worker (the most recent), counting it as
     /// searching; `notify_one` after its checks, and sysmon's safety net
     /// regardless of the searching count. Returns whether one was woken.
-    pub(crate) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
+    pub(super) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
         let woken = {
             let mut list = self.sleepers.lock();
             let Some(at) = list.iter().rposition(|&i| sleepers(i).is_some()) else {
@@ -152,6 +167,8 @@ impl Idle {
             };
             let index = list.swap_remove(at);
             let s = sleepers(index).expect("checked above");
+            // SeqCst pairs with the loads of W2 and of the woken worker's
+            // `unregister_sleeper` (which takes the same lock).
             s.sleeping.store(false, Ordering::SeqCst);
             self.num_sleeping.store(list.len(), Ordering::SeqCst);
             self.num_searching.fetch_add(1, Ordering::SeqCst);
@@ -163,7 +180,7 @@ impl Idle {
 
     /// Steps W1-W3 for work only worker `index` may run (its inbox): wakes it
     /// if it is asleep.
-    pub(crate) fn notify_worker(&self, index: usize, s: &Sleeper) {
+    pub(super) fn notify_worker(&self, index: usize, s: &Sleeper) {
         // W2: pairs with the fence in `register_sleeper`.
         fence(Ordering::SeqCst);
         if !s.sleeping.load(Ordering::SeqCst) {
@@ -177,6 +194,7 @@ impl Idle {
             // Counted as searching (W3) before the lock is released: the
             // woken worker's `unregister_sleeper` takes the lock, so it
             // cannot stop searching before this count exists.
+            // SeqCst pairs with the load in `notify_one` (W3).
             self.num_searching.fetch_add(1, Ordering::SeqCst);
         }
         s.unpark();

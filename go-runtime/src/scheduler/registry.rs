@@ -22,11 +22,13 @@
 //! one reference count change at its first park and at its finish; readers
 //! are rare.
 
-use crate::coroutine::{GRef, Goroutine};
+use super::global::runtime;
+use super::remote::Remote;
+use crate::coroutine::{self, GRef, Goroutine};
 
 /// One worker's started goroutines.
 #[derive(Debug, Default)]
-pub(crate) struct Registry {
+pub(super) struct Registry {
     /// Live entries, and `None` for free slots.
     slots: Vec<Option<GRef>>,
     /// Free slots, reused first.
@@ -35,7 +37,7 @@ pub(crate) struct Registry {
 
 impl Registry {
     /// Step 1: adds `g`, returning its slot.
-    pub(crate) fn insert(&mut self, g: GRef) -> u32 {
+    pub(super) fn insert(&mut self, g: GRef) -> u32 {
         match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(g);
@@ -49,7 +51,7 @@ impl Registry {
     }
 
     /// Step 2: removes the entry in `slot`, returning its reference.
-    pub(crate) fn remove(&mut self, slot: u32) -> Option<GRef> {
+    pub(super) fn remove(&mut self, slot: u32) -> Option<GRef> {
         let g = self.slots[slot as usize].take();
         self.free.push(slot);
         // Give memory back once a burst is over (a million goroutines, then
@@ -62,14 +64,33 @@ impl Registry {
     }
 
     /// Step 4: each goroutine.
-    pub(crate) fn each(&self, mut f: impl FnMut(&Goroutine)) {
+    pub(super) fn each(&self, mut f: impl FnMut(&Goroutine)) {
         for g in self.slots.iter().flatten() {
             f(g);
         }
     }
 
     /// Number of entries.
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
+}
+
+/// Step 1: records `g`, about to park for the first time on worker `w`.
+pub(super) fn register(w: &Remote, g: &GRef) {
+    let slot = w.registry.lock().insert(g.clone());
+    g.registry().set((w.index as u64) << 32 | u64::from(slot));
+}
+
+/// Step 2: removes `g` from its registry, if it is in one.
+pub(super) fn unregister(g: &Goroutine) {
+    let r = g.registry().get();
+    if r == coroutine::NOT_REGISTERED {
+        return;
+    }
+    let (index, slot) = ((r >> 32) as usize, r as u32);
+    g.registry().set(coroutine::NOT_REGISTERED);
+    // Drop the registry's reference after releasing the lock.
+    let entry = runtime().worker(index).and_then(|w| w.registry.lock().remove(slot));
+    drop(entry);
 }

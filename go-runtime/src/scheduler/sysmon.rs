@@ -18,7 +18,7 @@
 //!    switched on, so GOMAXPROCS workers keep taking shared work (Go's
 //!    hand-off of a P blocked in a syscall). The stalled worker keeps its
 //!    thread; when its goroutine returns it runs the goroutines that started
-//!    on it (they may not move, DESIGN.md "Soundness first") but takes no
+//!    on it (they may not move, docs/design.md "Soundness first") but takes no
 //!    shared work until sysmon or `set_gomaxprocs` switches it on again.
 //!
 //!
@@ -42,7 +42,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
-use super::Runtime;
+use super::global::Runtime;
+use super::{netpoll, park, threads};
+use crate::clock;
 
 /// How often sysmon looks.
 const PERIOD: Duration = Duration::from_millis(10);
@@ -80,7 +82,7 @@ type Hook = Box<dyn Fn(&Stall) + Send + Sync + 'static>;
 static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 
 /// Replaces the stall report hook (see [`Stall`]).
-pub(crate) fn set_hook(hook: Hook) {
+pub(super) fn set_hook(hook: Hook) {
     *HOOK.write() = Some(hook);
 }
 
@@ -147,8 +149,8 @@ fn classify(tid: i32, window: Duration, cpu_delta: u64) -> ThreadState {
 }
 
 /// Starts the sysmon thread.
-pub(crate) fn start(rt: &'static Runtime) {
-    crate::introspect::count_extra_thread();
+pub(super) fn start(rt: &'static Runtime) {
+    threads::count_runtime_thread();
     std::thread::Builder::new()
         .name("go-sysmon".into())
         .spawn(move || run(rt))
@@ -162,9 +164,9 @@ fn run(rt: &'static Runtime) {
         std::thread::sleep(PERIOD);
         waiting_before = rescue_idle_work(rt, waiting_before);
         // The network, if no worker has polled it for a period (all busy).
-        if let Some(np) = crate::net::poll::active()
+        if let Some(np) = netpoll::active()
             && !np.has_owner()
-            && crate::scheduler::coarse_now().saturating_sub(np.last_poll()) >= 10
+            && clock::coarse_now().saturating_sub(np.last_poll()) >= 10
         {
             np.poll(Some(Duration::ZERO));
         }
@@ -193,7 +195,7 @@ fn run(rt: &'static Runtime) {
             // The stalled worker cannot fire its own timers: do it here. A
             // woken goroutine that started there goes to its inbox (it has
             // to wait); a migratable or unstarted one can run elsewhere.
-            w.fire_timers(super::ready);
+            w.fire_timers(park::ready);
             if !rt.is_active(i) {
                 continue;
             }

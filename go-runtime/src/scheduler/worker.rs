@@ -3,21 +3,23 @@
 //! The search order is `Worker::find_runnable`, top to bottom (README,
 //! "Where a worker looks for work"). Everything in [`Worker`] is touched only
 //! by its own thread; other threads reach a worker through its
-//! [`Shared`](super::Shared) half.
+//! [`Remote`] half.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crossbeam_deque::{Steal, Worker as LocalQueue};
 
+use super::global::Runtime;
 use super::idle::Sleeper;
-use super::queue::RunNext;
-use super::{CachePadded, Counts, Runtime, Shared};
-use crate::coroutine::stack::StackCache;
-use crate::coroutine::{GRef, Goroutine, Resumed, Suspend};
-use crate::time::timers::{Fire, Timers};
+use super::remote::{CachePadded, Counts, Remote};
+use super::runnext::RunNext;
+use super::timers::{Fire, Timers};
+use super::{deadlock, netpoll, registry};
+use crate::clock;
+use crate::coroutine::{self, GRef, Goroutine, Resumed, StackCache, Suspend};
 
 /// Go checks the global queue first every 61st schedule tick, so that
 /// goroutines there are not starved by two that keep waking each other.
@@ -42,36 +44,27 @@ thread_local! {
 ///
 /// Never inlined: code running on a goroutine calls it, and a goroutine that
 /// migrates must not see a thread-local address cached from before a switch
-/// (DESIGN.md, "Soundness first"; rust-lang/rust#33368).
+/// (docs/design.md, "Soundness first"; rust-lang/rust#33368).
 #[inline(never)]
-pub(crate) fn current() -> Option<&'static Worker> {
+pub(super) fn current() -> Option<&'static Worker> {
     let p = WORKER.with(Cell::get);
     // SAFETY: the pointer is null or comes from `Box::leak` in `run` and is
     // never freed: worker threads never exit.
     unsafe { p.as_ref() }
 }
 
-/// The goroutine running on this thread, or null.
-#[inline(never)]
-pub(crate) fn current_goroutine() -> *const Goroutine {
-    current().map_or(std::ptr::null(), |w| w.current.get())
-}
-
 /// A worker thread's private state (Go's `m` plus the owner half of its `p`).
 #[derive(Debug)]
-pub(crate) struct Worker {
+pub(super) struct Worker {
     /// The global runtime.
     rt: &'static Runtime,
     /// The half other threads see.
-    shared: &'static Shared,
+    remote: &'static Remote,
     /// Unstarted (or migratable) goroutines: FIFO, stealable.
     local: LocalQueue<GRef>,
     /// Started goroutines bound to this worker that are runnable: FIFO, never
     /// stolen.
     pinned: RefCell<VecDeque<GRef>>,
-    /// The goroutine being run (null in the scheduler loop). The worker holds
-    /// a strong reference to it for as long as it is set.
-    current: Cell<*const Goroutine>,
     /// Schedule ticks: one per goroutine run.
     tick: Cell<u32>,
     /// Consecutive runnext picks.
@@ -81,7 +74,7 @@ pub(crate) struct Worker {
     /// xorshift state for choosing steal victims.
     rng: Cell<u64>,
     /// Free goroutine stacks.
-    pub(crate) stacks: RefCell<StackCache>,
+    pub(super) stacks: RefCell<StackCache>,
     /// Finished goroutines whose allocation spawn can reuse (Go's `gFree`).
     recycled: RefCell<Vec<GRef>>,
     /// Goroutine ids reserved for spawns on this worker: `(next, end)` (Go's
@@ -106,10 +99,10 @@ const RECYCLED_MAX: usize = 256;
 const RECYCLED_BATCH: usize = 32;
 
 /// The body of worker thread `index`.
-pub(crate) fn run(rt: &'static Runtime, index: usize) {
-    crate::coroutine::overflow::ensure_alt_stack();
+pub(super) fn run(rt: &'static Runtime, index: usize) {
+    coroutine::ensure_alt_stack();
     let local = LocalQueue::new_fifo();
-    let shared: &'static Shared = Box::leak(Box::new(Shared {
+    let remote: &'static Remote = Box::leak(Box::new(Remote {
         index,
         runnext: RunNext::default(),
         stealer: local.stealer(),
@@ -124,10 +117,9 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
     }));
     let worker: &'static Worker = Box::leak(Box::new(Worker {
         rt,
-        shared,
+        remote,
         local,
         pinned: RefCell::new(VecDeque::new()),
-        current: Cell::new(std::ptr::null()),
         tick: Cell::new(0),
         runnext_streak: Cell::new(0),
         searching: Cell::new(false),
@@ -140,7 +132,7 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
         runnext_seen: Cell::new(None),
     }));
     WORKER.with(|w| w.set(worker));
-    rt.register(shared);
+    rt.register(remote);
     loop {
         let g = worker.find_runnable();
         worker.set_searching(false);
@@ -150,18 +142,18 @@ pub(crate) fn run(rt: &'static Runtime, index: usize) {
 
 impl Worker {
     /// This worker's index (its P's id).
-    pub(crate) fn index(&self) -> usize {
-        self.shared.index
+    pub(super) fn index(&self) -> usize {
+        self.remote.index
     }
 
     /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
-    pub(crate) fn is_active(&self) -> bool {
-        self.rt.is_active(self.shared.index)
+    pub(super) fn is_active(&self) -> bool {
+        self.rt.is_active(self.remote.index)
     }
 
     /// Counts a goroutine spawned on this worker; returns its id.
-    pub(crate) fn spawned(&self) -> u64 {
-        Counts::bump(&self.shared.counts.spawned);
+    pub(super) fn spawned(&self) -> u64 {
+        Counts::bump(&self.remote.counts.spawned);
         let (mut next, mut end) = self.ids.get();
         if next == end {
             next = self.rt.take_ids(ID_BATCH);
@@ -172,7 +164,7 @@ impl Worker {
     }
 
     /// A finished goroutine's allocation for `spawn` to reuse.
-    pub(crate) fn take_recycled(&self) -> Option<GRef> {
+    pub(super) fn take_recycled(&self) -> Option<GRef> {
         let mut recycled = self.recycled.borrow_mut();
         if recycled.is_empty() {
             let mut shared = self.rt.recycled.lock();
@@ -183,33 +175,31 @@ impl Worker {
     }
 
     /// How many goroutines wait in the local (stealable) queue.
-    pub(crate) fn local_len(&self) -> usize {
+    pub(super) fn local_len(&self) -> usize {
         self.local.len()
     }
 
     /// Runs `g` until it suspends or finishes, then files it accordingly.
     fn execute(&self, g: GRef) {
-        self.current.set(Arc::as_ptr(&g));
-        let counts = &self.shared.counts;
+        let counts = &self.remote.counts;
         counts.running_site.store(
             g.spawn_site() as *const _ as *mut std::panic::Location<'static>,
-            std::sync::atomic::Ordering::Relaxed,
+            Ordering::Relaxed,
         );
-        counts.running.store(g.id(), std::sync::atomic::Ordering::Relaxed);
+        counts.running.store(g.id(), Ordering::Relaxed);
         // SAFETY: we took `g` from a run queue, so we are its unique holder;
         // every queue this worker pops holds only goroutines that are
         // unstarted, migratable, or homed here (see `ready` and `push_back`).
-        let r = unsafe { g.resume(self.shared.index as u32, &self.stacks) };
-        self.current.set(std::ptr::null());
-        counts.running.store(0, std::sync::atomic::Ordering::Relaxed);
+        let r = unsafe { g.resume(self.remote.index as u32, &self.stacks) };
+        counts.running.store(0, Ordering::Relaxed);
         match r {
             Resumed::Suspended(Suspend::Yield) => self.push_back(g),
             Resumed::Suspended(Suspend::Park) => {
                 // A goroutine joins the registry the first time it parks:
                 // one that runs to completion without blocking (most short
                 // ones) never pays for it.
-                if g.registry().get() == crate::coroutine::NOT_REGISTERED {
-                    super::register(self.shared, &g);
+                if g.registry().get() == coroutine::NOT_REGISTERED {
+                    registry::register(self.remote, &g);
                 }
                 if !g.commit_park() {
                     // Woken while it was switching out.
@@ -218,14 +208,14 @@ impl Worker {
                 // Else the waker's reference now keeps it alive.
             }
             Resumed::Finished => {
-                super::unregister(&g);
+                registry::unregister(&g);
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe {
                     g.drop_locals();
                     g.take_stack()
                 };
                 self.stacks.borrow_mut().give(stack);
-                Counts::bump(&self.shared.counts.finished);
+                Counts::bump(&self.remote.counts.finished);
                 let mut g = g;
                 if Goroutine::recyclable(&mut g) {
                     let mut recycled = self.recycled.borrow_mut();
@@ -246,7 +236,7 @@ impl Worker {
     }
 
     /// Queues a runnable goroutine at the back of this worker's queues.
-    pub(crate) fn push_back(&self, g: GRef) {
+    pub(super) fn push_back(&self, g: GRef) {
         if g.stealable() {
             if self.is_active() {
                 self.local.push(g);
@@ -260,8 +250,8 @@ impl Worker {
     }
 
     /// Puts `g` in the runnext slot; what it displaces goes to the back.
-    pub(crate) fn put_runnext(&self, g: GRef) {
-        if let Some(old) = self.shared.runnext.put(g) {
+    pub(super) fn put_runnext(&self, g: GRef) {
+        if let Some(old) = self.remote.runnext.put(g) {
             self.push_back(old);
         }
     }
@@ -271,7 +261,7 @@ impl Worker {
         loop {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
-            self.shared.counts.schedtick.store(tick, std::sync::atomic::Ordering::Relaxed);
+            self.remote.counts.schedtick.store(tick, Ordering::Relaxed);
             let active = self.is_active();
 
             // 1. Fairness: every 61st tick the global queue goes first.
@@ -284,13 +274,13 @@ impl Worker {
             // 2. Timers that are due make their goroutines runnable.
             if tick.is_multiple_of(TIMER_CHECK_PERIOD) {
                 self.fire_timers();
-                super::tick_coarse_clock(Instant::now());
+                clock::tick(Instant::now());
             }
             // 3. Goroutines of ours woken by other threads.
             self.drain_inbox();
             // 4. runnext, unless it has had its turn many times in a row.
             if self.runnext_streak.get() < RUNNEXT_STREAK_MAX
-                && let Some(g) = self.shared.runnext.take()
+                && let Some(g) = self.remote.runnext.take()
             {
                 self.runnext_streak.set(self.runnext_streak.get() + 1);
                 return g;
@@ -300,7 +290,7 @@ impl Worker {
             if let Some(g) = self.pop_local(tick) {
                 return g;
             }
-            if let Some(g) = self.shared.runnext.take() {
+            if let Some(g) = self.remote.runnext.take() {
                 return g;
             }
             // 6. Nothing local: timers, the global queue, other workers; park.
@@ -320,12 +310,12 @@ impl Worker {
     }
 
     fn drain_inbox(&self) {
-        if self.shared.inbox.is_empty() {
+        if self.remote.inbox.is_empty() {
             return;
         }
         let mut pinned = self.pinned.borrow_mut();
         loop {
-            match self.shared.inbox.steal() {
+            match self.remote.inbox.steal() {
                 Steal::Success(g) => pinned.push_back(g),
                 Steal::Empty => break,
                 Steal::Retry => continue,
@@ -335,12 +325,12 @@ impl Worker {
 
     /// Wakes the goroutines whose timers are due; returns the next deadline.
     fn fire_timers(&self) -> Option<Instant> {
-        self.shared.fire_timers(|g| self.push_back(g))
+        self.remote.fire_timers(|g| self.push_back(g))
     }
 
     /// Adds a timer to this worker's heap.
-    pub(crate) fn add_timer(&self, deadline: Instant, fire: Fire) {
-        self.shared.timers.lock().add(deadline, fire);
+    pub(super) fn add_timer(&self, deadline: Instant, fire: Fire) {
+        self.remote.timers.lock().add(deadline, fire);
     }
 
     fn steal_global(&self) -> Option<GRef> {
@@ -365,7 +355,7 @@ impl Worker {
         while std::mem::take(&mut retry) {
             for k in 0..n {
                 let i = (start + k) % n;
-                if i == self.shared.index {
+                if i == self.remote.index {
                     continue;
                 }
                 let Some(victim) = self.rt.worker(i) else {
@@ -384,12 +374,12 @@ impl Worker {
         // stealing it at once splits a producer/consumer pair over two
         // threads for good (a started goroutine never moves), so every
         // message between them would cost a cross-thread wake-up.
-        for i in (0..n).map(|k| (start + k) % n).filter(|&i| i != self.shared.index) {
+        for i in (0..n).map(|k| (start + k) % n).filter(|&i| i != self.remote.index) {
             let Some(victim) = self.rt.worker(i) else { continue };
             if !victim.runnext.steal_hint() {
                 continue;
             }
-            let tick = victim.counts.schedtick.load(std::sync::atomic::Ordering::Relaxed);
+            let tick = victim.counts.schedtick.load(Ordering::Relaxed);
             match self.runnext_seen.get() {
                 Some((v, t, since)) if v == i && t == tick => {
                     if since.elapsed() >= RUNNEXT_STEAL_DELAY
@@ -417,10 +407,10 @@ impl Worker {
     /// Whether any queue this worker may take from looks non-empty (step S2
     /// of the README's protocol).
     fn work_visible(&self) -> bool {
-        if !self.shared.inbox.is_empty()
+        if !self.remote.inbox.is_empty()
             || !self.local.is_empty()
             || !self.pinned.borrow().is_empty()
-            || !self.shared.runnext.is_empty()
+            || !self.remote.runnext.is_empty()
         {
             return true;
         }
@@ -430,7 +420,7 @@ impl Worker {
         if !self.rt.injector.is_empty() {
             return true;
         }
-        (0..self.rt.num_started()).filter(|&i| i != self.shared.index).any(|i| {
+        (0..self.rt.num_started()).filter(|&i| i != self.remote.index).any(|i| {
             self.rt.worker(i).is_some_and(|v| !v.stealer.is_empty() || v.runnext.steal_hint())
         })
     }
@@ -451,12 +441,12 @@ impl Worker {
 
     /// Instead of parking: if sockets are registered and no worker owns the
     /// netpoller, owns it and blocks in `epoll_wait` until an event, a
-    /// wake-up or the next timer (`net/poll.rs`, "Who polls"). Returns
+    /// wake-up or the next timer (`netpoll.rs`, "Who polls"). Returns
     /// `Some(true)` if this worker should stop sleeping and look at its
     /// queues, `Some(false)` if it polled and should keep waiting, `None` if
     /// it did not poll (the caller parks as usual).
     fn poll_network(&self, me: &Sleeper, next_timer: Option<Instant>) -> Option<bool> {
-        let np = crate::net::poll::active()?;
+        let np = netpoll::active()?;
         if !np.try_own(me) {
             return None;
         }
@@ -482,14 +472,14 @@ impl Worker {
         // Goroutines whose sockets became ready (those homed here land in
         // our runnext or inbox; others in their home's inbox or the global
         // queue).
-        if let Some(np) = crate::net::poll::active()
+        if let Some(np) = netpoll::active()
             && !np.has_owner()
         {
             np.poll(Some(std::time::Duration::ZERO));
         }
         if !self.pinned.borrow().is_empty()
-            || !self.shared.runnext.is_empty()
-            || !self.shared.inbox.is_empty()
+            || !self.remote.runnext.is_empty()
+            || !self.remote.inbox.is_empty()
         {
             return None;
         }
@@ -504,7 +494,7 @@ impl Worker {
                 // more, or wake one of ours): parking and being woken costs
                 // both threads microseconds (about 25 us a hop measured on
                 // this machine), far more than a short spin.
-                if !self.shared.inbox.is_empty() {
+                if !self.remote.inbox.is_empty() {
                     // One of ours was woken: go and run it (still counted as
                     // searching until it runs).
                     return None;
@@ -519,9 +509,9 @@ impl Worker {
         }
         // S1: announce sleep, S2: look once more, S3: park.
         let idle = &self.rt.idle;
-        let me = &self.shared.sleeper;
+        let me = &self.remote.sleeper;
         let was_searching = self.searching.replace(false);
-        idle.register_sleeper(self.shared.index, me, was_searching);
+        idle.register_sleeper(self.remote.index, me, was_searching);
         if was_searching && !self.is_active() {
             // Switched off while searching: a pusher may have relied on our
             // search (W3 skips waking anyone while a worker searches), but
@@ -530,14 +520,14 @@ impl Worker {
             self.rt.notify_one();
         }
         if self.work_visible() {
-            if !idle.unregister_sleeper(self.shared.index, me) {
+            if !idle.unregister_sleeper(self.remote.index, me) {
                 // Someone woke us and counted us as searching.
                 self.searching.set(true);
             }
             return None;
         }
-        super::tick_coarse_clock(Instant::now());
-        let mut check_after = super::deadlock::FIRST_CHECK;
+        clock::tick(Instant::now());
+        let mut check_after = deadlock::FIRST_CHECK;
         while me.is_sleeping() {
             match self.poll_network(me, next_timer) {
                 Some(true) => break,
@@ -556,47 +546,26 @@ impl Worker {
                     // Nothing but another thread can wake us. If every
                     // worker is in that state, look for a deadlock now and
                     // then (`deadlock.rs`).
-                    self.shared.parked_for_good.store(true, std::sync::atomic::Ordering::SeqCst);
+                    // SeqCst pairs with the SeqCst load in `deadlock::quiet`.
+                    self.remote.parked_for_good.store(true, Ordering::SeqCst);
                     if idle.all_asleep(self.rt.num_started()) {
                         std::thread::park_timeout(check_after);
                         if me.is_sleeping() {
-                            super::deadlock::check(self.rt);
+                            deadlock::check(self.rt);
                         }
-                        check_after = (check_after * 2).min(super::deadlock::MAX_INTERVAL);
+                        check_after = (check_after * 2).min(deadlock::MAX_INTERVAL);
                     } else {
                         std::thread::park();
                     }
-                    self.shared.parked_for_good.store(false, std::sync::atomic::Ordering::SeqCst);
+                    // SeqCst pairs with the load in `deadlock::quiet`.
+                    self.remote.parked_for_good.store(false, Ordering::SeqCst);
                 }
             }
         }
-        if !idle.unregister_sleeper(self.shared.index, me) {
+        if !idle.unregister_sleeper(self.remote.index, me) {
             // Woken by `notify_*`, which counted us as searching.
             self.searching.set(true);
         }
         None
-    }
-}
-
-/// The id of the goroutine running on this thread, 0 if none.
-pub(crate) fn current_goroutine_id() -> u64 {
-    let p = current_goroutine();
-    // SAFETY: a non-null `p` is the goroutine this thread runs, kept alive by
-    // its worker while it runs.
-    unsafe { p.as_ref() }.map_or(0, Goroutine::id)
-}
-
-/// A new reference to the goroutine running on this thread, if any.
-pub(crate) fn current_gref() -> Option<GRef> {
-    let p = current_goroutine();
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: `p` is the goroutine this thread runs; its worker holds a strong
-    // reference for as long as it runs (`Worker::current`), so the count is
-    // at least one and stays so while we add ours.
-    unsafe {
-        Arc::increment_strong_count(p);
-        Some(Arc::from_raw(p))
     }
 }

@@ -8,14 +8,16 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
+use super::GRANTED;
 use super::mutex::MutexGuard;
-use super::waiter::{GRANTED, Waiter};
+use crate::coroutine::WaitReason;
+use crate::scheduler::Latch;
 
 /// A condition variable: goroutines wait for an event while holding a
 /// [`Mutex`](super::Mutex) (Go's `sync.Cond`).
 ///
 /// `wait` unlocks the mutex, parks, and locks it again before returning;
-/// `signal` wakes the oldest waiter, `broadcast` all (GO_SEMANTICS 48).
+/// `signal` wakes the oldest waiter, `broadcast` all (docs/go-semantics.md, 48).
 ///
 /// # Example
 /// ```
@@ -36,7 +38,7 @@ use super::waiter::{GRANTED, Waiter};
 /// ```
 pub struct Cond {
     /// Waiters, oldest first.
-    waiters: parking_lot::Mutex<VecDeque<Arc<Waiter>>>,
+    waiters: parking_lot::Mutex<VecDeque<Arc<Latch>>>,
 }
 
 // Nothing in `Cond` panics while its queue is being changed.
@@ -88,11 +90,11 @@ impl Cond {
     /// ```
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let mutex = guard.mutex();
-        let w = Waiter::new();
+        let w = Arc::new(Latch::new());
         self.waiters.lock().push_back(w.clone());
         drop(guard);
-        let verdict = w.wait(crate::park::WaitReason::SyncCondWait);
-        debug_assert_eq!(verdict, GRANTED);
+        let verdict = w.wait(WaitReason::SyncCondWait, None);
+        debug_assert_eq!(verdict, Some(GRANTED));
         mutex.lock()
     }
 
@@ -105,7 +107,7 @@ impl Cond {
     pub fn signal(&self) {
         let w = self.waiters.lock().pop_front();
         if let Some(w) = w {
-            w.wake(GRANTED);
+            w.fire(GRANTED);
         }
     }
 
@@ -118,7 +120,7 @@ impl Cond {
     pub fn broadcast(&self) {
         let all = std::mem::take(&mut *self.waiters.lock());
         for w in all {
-            w.wake(GRANTED);
+            w.fire(GRANTED);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Go's `sync` package: primitives that park the goroutine, never the OS
 //! thread, and also work from plain threads.
 //!
-//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/sync/README.md)
-//! (waiters and verdicts, hand-off, starvation mode).
+//! Design note: `README.md` beside this file (waiters and verdicts,
+//! hand-off, starvation mode).
 //!
 //! | Go | here |
 //! |---|---|
@@ -19,7 +19,6 @@ mod mutex;
 mod once;
 mod rwmutex;
 mod semaphore;
-mod waiter;
 mod waitgroup;
 
 pub use self::cond::Cond;
@@ -28,6 +27,13 @@ pub use self::once::{Once, OnceValue};
 pub use self::rwmutex::{RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
 pub use self::semaphore::Semaphore;
 pub use self::waitgroup::WaitGroup;
+
+/// Verdict of a parked waiter (fired into its `Latch`): try to acquire
+/// again (a mutex in Go's normal mode).
+const RETRY: usize = 1;
+/// Verdict of a parked waiter: the resource was handed to it under the
+/// queue's lock, and it owns it already (README, "Verdicts").
+const GRANTED: usize = 2;
 
 /// Go's `sync/atomic`: Rust's atomics already have Go's operations (`Add`
 /// is `fetch_add` returning the old value, `Swap` is `swap`,

@@ -13,7 +13,7 @@
 //!    holder may have released meanwhile: retry), queue (at the back; at the
 //!    front if it was woken and lost the race, as Go does), and park. A
 //!    waiter that has waited more than 1 ms switches the mutex to starvation
-//!    mode (GO_SEMANTICS 43).
+//!    mode (docs/go-semantics.md, 43).
 //! 2. `unlock`: CAS `LOCKED -> 0`. Else (waiters or starving), under the
 //!    queue lock: in starvation mode pop the oldest waiter and hand it the
 //!    lock (`LOCKED` stays set), leaving starvation mode when the queue
@@ -35,7 +35,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::waiter::{GRANTED, Waiter};
+use super::{GRANTED, RETRY};
+use crate::coroutine::WaitReason;
+use crate::scheduler::Latch;
 
 const LOCKED: u32 = 1;
 const WAITERS: u32 = 2;
@@ -51,7 +53,7 @@ pub(crate) struct RawMutex {
     /// `LOCKED | WAITERS | STARVING`.
     state: AtomicU32,
     /// Parked lockers, oldest first.
-    queue: parking_lot::Mutex<VecDeque<Arc<Waiter>>>,
+    queue: parking_lot::Mutex<VecDeque<Arc<Latch>>>,
 }
 
 impl RawMutex {
@@ -61,6 +63,8 @@ impl RawMutex {
 
     pub(crate) fn try_lock(&self) -> bool {
         let s = self.state.load(Ordering::Relaxed);
+        // Acquire pairs with the Release of `unlock`/`unlock_slow`: the
+        // previous holder's critical section is visible to us.
         s & (LOCKED | STARVING) == 0
             && self
                 .state
@@ -69,6 +73,7 @@ impl RawMutex {
     }
 
     pub(crate) fn lock(&self) {
+        // Acquire pairs with the Release of `unlock`/`unlock_slow`.
         if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
             self.lock_slow();
         }
@@ -82,6 +87,7 @@ impl RawMutex {
         loop {
             let s = self.state.load(Ordering::Relaxed);
             if s & (LOCKED | STARVING) == 0 {
+                // Acquire pairs with the Release of `unlock`/`unlock_slow`.
                 if self
                     .state
                     .compare_exchange_weak(s, s | LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -98,9 +104,11 @@ impl RawMutex {
                 }
                 continue;
             }
-            let w = Waiter::new();
+            let w = Arc::new(Latch::new());
             {
                 let mut q = self.queue.lock();
+                // AcqRel pairs with the Release `fetch_and` of `unlock_slow`:
+                // if it released meanwhile we see it (and compete again).
                 let s = self.state.fetch_or(WAITERS, Ordering::AcqRel);
                 if s & (LOCKED | STARVING) == 0 {
                     // Released meanwhile: compete again.
@@ -118,7 +126,7 @@ impl RawMutex {
                     self.state.fetch_or(STARVING, Ordering::Relaxed);
                 }
             }
-            if w.wait(crate::park::WaitReason::SyncMutexLock) == GRANTED {
+            if w.wait(WaitReason::SyncMutexLock, None) == Some(GRANTED) {
                 return;
             }
             woken = true;
@@ -129,6 +137,7 @@ impl RawMutex {
     /// # Safety
     /// The mutex is locked (by anyone: Go's mutex has no owner).
     pub(crate) unsafe fn unlock(&self) {
+        // Release pairs with the Acquire of the next `lock`/`try_lock`.
         if self.state.compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed).is_err() {
             self.unlock_slow();
         }
@@ -142,19 +151,22 @@ impl RawMutex {
         if s & STARVING != 0 {
             let w = q.pop_front().expect("starvation mode has waiters");
             if q.is_empty() {
+                // Release pairs with the Acquire of the next `lock` once the
+                // granted waiter unlocks (LOCKED stays set meanwhile).
                 self.state.fetch_and(!(STARVING | WAITERS), Ordering::Release);
             }
             drop(q);
             // `LOCKED` stays set: ownership passes to `w` (the Release in
-            // `wake` publishes the critical section to it).
-            w.wake(GRANTED);
+            // `Latch::fire` publishes the critical section to it).
+            w.fire(GRANTED);
         } else {
             let w = q.pop_front();
             let clear = if q.is_empty() { LOCKED | WAITERS } else { LOCKED };
+            // Release pairs with the Acquire of the next `lock`/`try_lock`.
             self.state.fetch_and(!clear, Ordering::Release);
             drop(q);
             if let Some(w) = w {
-                w.wake(super::waiter::RETRY);
+                w.fire(RETRY);
             }
         }
     }
@@ -164,7 +176,7 @@ impl RawMutex {
 /// it guards inside, as Rust does it).
 ///
 /// Blocking parks the goroutine, never its thread. Not reentrant: locking it
-/// again while holding it blocks forever (GO_SEMANTICS 41). Go's fairness:
+/// again while holding it blocks forever (docs/go-semantics.md, 41). Go's fairness:
 /// a waiter blocked more than 1 ms switches the mutex to FIFO hand-off until
 /// the queue drains (43). `new` is `const`, so Go's package-level `var mu
 /// sync.Mutex` ports to a `static`.
@@ -282,7 +294,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// Access to a [`Mutex`]'s value; unlocks when dropped.
 ///
 /// Go's mutex has no owner, so the guard may be sent to another goroutine and
-/// dropped there (GO_SEMANTICS 42).
+/// dropped there (docs/go-semantics.md, 42).
 ///
 /// # Example
 /// ```

@@ -4,7 +4,7 @@
 //! `done` is set (Release) after the function returns or panics, under the
 //! mutex; the fast path reads it (Acquire) and skips the mutex. Callers that
 //! arrive while the function runs block on the mutex until it is done, as
-//! in Go; a recursive call deadlocks, as in Go (GO_SEMANTICS 46).
+//! in Go; a recursive call deadlocks, as in Go (docs/go-semantics.md, 46).
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -13,11 +13,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::mutex::RawMutex;
+use crate::report::payload_message;
 
 /// Runs a function exactly once (Go's `sync.Once`).
 ///
 /// A panicking function still counts as done: later calls return at once
-/// (GO_SEMANTICS 46).
+/// (docs/go-semantics.md, 46).
 ///
 /// # Example
 /// ```
@@ -94,6 +95,8 @@ impl Once {
         } else {
             catch_unwind(AssertUnwindSafe(f))
         };
+        // Release pairs with the Acquire of `is_done` and of the fast path
+        // of `call`: whoever sees `done` sees what `f` did.
         self.done.store(true, Ordering::Release);
         // SAFETY: we locked it above.
         unsafe { self.m.unlock() };
@@ -111,6 +114,7 @@ impl Once {
     /// assert!(once.is_done());
     /// ```
     pub fn is_done(&self) -> bool {
+        // Acquire pairs with the Release store in `call_slow`.
         self.done.load(Ordering::Acquire)
     }
 }
@@ -130,7 +134,7 @@ struct PanicCopy(String);
 
 impl PanicCopy {
     fn of(p: &(dyn Any + Send)) -> Self {
-        PanicCopy(crate::panic::payload_message(p))
+        PanicCopy(payload_message(p))
     }
 }
 
@@ -138,7 +142,7 @@ impl PanicCopy {
 /// once (Go's `sync.OnceValue`).
 ///
 /// If the function panics, that call and every later call panic with the
-/// same message (GO_SEMANTICS 47).
+/// same message (docs/go-semantics.md, 47).
 ///
 /// # Example
 /// ```

@@ -6,7 +6,7 @@
 //!   so writers queue among themselves.
 //! - `reader_count`: readers holding the lock; a writer subtracts
 //!   `MAX_READERS` to announce itself, so while it is negative new readers
-//!   queue on `reader_sem` (writer preference, GO_SEMANTICS 45).
+//!   queue on `reader_sem` (writer preference, docs/go-semantics.md, 45).
 //! - `reader_wait`: readers that were inside when the writer announced
 //!   itself and have not left yet; the last one releases `writer_sem`.
 //! - `reader_sem`, `writer_sem`: counting semaphores that park goroutines.
@@ -34,8 +34,10 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use super::GRANTED;
 use super::mutex::RawMutex;
-use super::waiter::{GRANTED, Waiter};
+use crate::coroutine::WaitReason;
+use crate::scheduler::Latch;
 
 /// More readers than can ever hold the lock at once (Go's `rwmutexMaxReaders`).
 const MAX_READERS: i64 = 1 << 30;
@@ -43,7 +45,7 @@ const MAX_READERS: i64 = 1 << 30;
 /// A counting semaphore that parks (Go's `runtime_Semacquire`).
 struct Sema {
     /// Tokens and FIFO waiters.
-    st: parking_lot::Mutex<(usize, VecDeque<Arc<Waiter>>)>,
+    st: parking_lot::Mutex<(usize, VecDeque<Arc<Latch>>)>,
 }
 
 impl Sema {
@@ -51,19 +53,19 @@ impl Sema {
         Sema { st: parking_lot::Mutex::new((0, VecDeque::new())) }
     }
 
-    fn acquire(&self, why: crate::park::WaitReason) {
+    fn acquire(&self, why: WaitReason) {
         let w = {
             let mut st = self.st.lock();
             if st.0 > 0 {
                 st.0 -= 1;
                 return;
             }
-            let w = Waiter::new();
+            let w = Arc::new(Latch::new());
             st.1.push_back(w.clone());
             w
         };
-        let verdict = w.wait(why);
-        debug_assert_eq!(verdict, GRANTED);
+        let verdict = w.wait(why, None);
+        debug_assert_eq!(verdict, Some(GRANTED));
     }
 
     fn release(&self) {
@@ -77,7 +79,7 @@ impl Sema {
                 }
             }
         };
-        w.wake(GRANTED);
+        w.fire(GRANTED);
     }
 }
 
@@ -85,7 +87,7 @@ impl Sema {
 /// or one writer.
 ///
 /// Blocking parks the goroutine, never its thread. Once a writer waits, new
-/// readers wait too, so writers are not starved (GO_SEMANTICS 45).
+/// readers wait too, so writers are not starved (docs/go-semantics.md, 45).
 ///
 /// # Example
 /// ```
@@ -161,7 +163,7 @@ impl<T: ?Sized> RwMutex<T> {
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         // Acquire pairs with the Release in `write_unlock`.
         if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
-            self.reader_sem.acquire(crate::park::WaitReason::SyncRwMutexRLock);
+            self.reader_sem.acquire(WaitReason::SyncRwMutexRLock);
         }
         RwMutexReadGuard { lock: self }
     }
@@ -179,13 +181,13 @@ impl<T: ?Sized> RwMutex<T> {
         // Announce the writer; AcqRel pairs with the readers' Release.
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
         if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
-            self.writer_sem.acquire(crate::park::WaitReason::SyncRwMutexLock);
+            self.writer_sem.acquire(WaitReason::SyncRwMutexLock);
         }
         RwMutexWriteGuard { lock: self }
     }
 
     /// Locks for reading without blocking; `None` while a writer holds or
-    /// waits (Go's `TryRLock`, GO_SEMANTICS 44).
+    /// waits (Go's `TryRLock`, docs/go-semantics.md, 44).
     ///
     /// # Example
     /// ```
@@ -198,6 +200,8 @@ impl<T: ?Sized> RwMutex<T> {
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
         let mut c = self.reader_count.load(Ordering::Relaxed);
         while c >= 0 {
+            // Acquire pairs with the Release `fetch_add` of `write_unlock`:
+            // the last writer's changes are visible to this reader.
             match self.reader_count.compare_exchange_weak(
                 c,
                 c + 1,
@@ -225,6 +229,8 @@ impl<T: ?Sized> RwMutex<T> {
         if !self.w.try_lock() {
             return None;
         }
+        // Acquire pairs with the Release `fetch_sub` of `read_unlock`: the
+        // readers that left are done with the data.
         if self
             .reader_count
             .compare_exchange(0, -MAX_READERS, Ordering::Acquire, Ordering::Relaxed)
@@ -260,7 +266,8 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     fn write_unlock(&self) {
-        // Release: readers that enter next see the writer's changes.
+        // Release pairs with the Acquire of the next `read`/`try_read`:
+        // readers that enter next see the writer's changes.
         let r = self.reader_count.fetch_add(MAX_READERS, Ordering::Release) + MAX_READERS;
         for _ in 0..r {
             self.reader_sem.release();

@@ -7,14 +7,16 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
-use super::waiter::{GRANTED, Waiter};
+use super::GRANTED;
+use crate::coroutine::WaitReason;
+use crate::scheduler::Latch;
 
 /// Units and waiters, under one lock.
 struct State {
     /// Units not held.
     available: u64,
     /// Waiters with the units they want, oldest first.
-    waiters: VecDeque<(u64, Arc<Waiter>)>,
+    waiters: VecDeque<(u64, Arc<Latch>)>,
 }
 
 /// A weighted semaphore: `size` units, acquired and released in any amounts
@@ -98,12 +100,12 @@ impl Semaphore {
                 st.available -= n;
                 return;
             }
-            let w = Waiter::new();
+            let w = Arc::new(Latch::new());
             st.waiters.push_back((n, w.clone()));
             w
         };
-        let verdict = w.wait(crate::park::WaitReason::Semacquire);
-        debug_assert_eq!(verdict, GRANTED);
+        let verdict = w.wait(WaitReason::Semacquire, None);
+        debug_assert_eq!(verdict, Some(GRANTED));
     }
 
     /// Acquires `n` units if they are available now and nobody waits.
@@ -154,7 +156,7 @@ impl Semaphore {
             }
         }
         for w in granted {
-            w.wake(GRANTED);
+            w.fire(GRANTED);
         }
     }
 }

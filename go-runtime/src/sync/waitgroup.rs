@@ -1,23 +1,25 @@
 //! `WaitGroup`: wait for a collection of goroutines to finish.
 //!
 //! # Protocol
-//! `count` is the counter; `waiters` (under its lock) the parked waiters and
-//! the generation. A waiter checks the counter, then under the lock checks it
-//! again and registers with the current generation. The `add` that brings
-//! the counter to zero takes the lock, bumps the generation and wakes every
-//! registered waiter. The lock orders the two: either the waiter's second
-//! check sees zero, or it registered before the zero-crosser took the lock.
-//! Waiters return when the generation moved, so a spurious wake-up or a reuse
-//! of the group (a new round of `add`) cannot confuse them.
+//! `count` is the counter; `waiters` (under its lock) the latches of the
+//! parked waiters. A waiter checks the counter, then under the lock checks
+//! it again and queues its latch. The `add` that brings the counter to zero
+//! takes the lock, empties the list and fires every latch. The lock orders
+//! the two: either the waiter's second check sees zero, or it queued before
+//! the zero-crosser took the lock. Each waiter returns only when its own
+//! latch fires, so a spurious wake-up or a reuse of the group (a new round
+//! of `add` before it ran) cannot confuse it.
 
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 
-use crate::park::{self, Unparker};
+use crate::coroutine::WaitReason;
+use crate::scheduler::Latch;
+use crate::spawn::Builder;
 
 /// Waits for a collection of goroutines to finish (Go's `sync.WaitGroup`).
 ///
@@ -50,11 +52,8 @@ pub struct WaitGroup {
 struct Inner {
     /// The counter.
     count: AtomicI64,
-    /// Bumped (under the `waiters` lock) each time the counter reaches zero
-    /// with waiters; read by waiters without the lock.
-    generation: AtomicU64,
-    /// Parked waiters.
-    waiters: Mutex<Vec<Unparker>>,
+    /// The latches of parked waiters, fired when the counter reaches zero.
+    waiters: Mutex<Vec<Arc<Latch>>>,
 }
 
 // A panic cannot leave a WaitGroup half-updated: `add` restores the counter
@@ -88,7 +87,7 @@ impl WaitGroup {
     ///
     /// # Panics
     /// `sync: negative WaitGroup counter` if the counter would go below zero
-    /// (GO_SEMANTICS 36); the counter is left unchanged.
+    /// (docs/go-semantics.md, 36); the counter is left unchanged.
     ///
     /// # Example
     /// ```
@@ -104,10 +103,13 @@ impl WaitGroup {
         if delta == 0 {
             return;
         }
-        // Release: everything before `done` happens before `wait` returns;
-        // Acquire: the zero-crosser sees every earlier `done`'s writes.
+        // Release pairs with the Acquire loads in `wait` (everything before
+        // `done` happens before `wait` returns); Acquire pairs with the
+        // Release of earlier `add`s (the zero-crosser sees every earlier
+        // `done`'s writes, and passes them on through the waiters' latches).
         let now = self.inner.count.fetch_add(delta, Ordering::AcqRel) + delta;
         if now < 0 {
+            // AcqRel: the same pairs as the `fetch_add` above.
             self.inner.count.fetch_sub(delta, Ordering::AcqRel);
             panic!("sync: negative WaitGroup counter");
         }
@@ -144,22 +146,20 @@ impl WaitGroup {
     /// wg.wait();
     /// ```
     pub fn wait(&self) {
-        // Acquire pairs with the AcqRel of the last `add`.
+        // Acquire pairs with the AcqRel `fetch_add` of the last `add`.
         if self.inner.count.load(Ordering::Acquire) == 0 {
             return;
         }
-        let generation = {
+        let latch = Arc::new(Latch::new());
+        {
             let mut waiters = self.inner.waiters.lock();
+            // Acquire: as above.
             if self.inner.count.load(Ordering::Acquire) == 0 {
                 return;
             }
-            waiters.push(Unparker::current());
-            self.inner.generation.load(Ordering::Relaxed)
-        };
-        // Acquire pairs with the Release in `release_waiters`.
-        while self.inner.generation.load(Ordering::Acquire) == generation {
-            park::park(park::WaitReason::SyncWaitGroupWait);
+            waiters.push(latch.clone());
         }
+        latch.wait(WaitReason::SyncWaitGroupWait, None);
     }
 
     /// Runs `f` in a new goroutine counted by this group: `add(1)`, spawn, and
@@ -185,7 +185,7 @@ impl WaitGroup {
     {
         self.add(1);
         let wg = self.clone();
-        let spawned = crate::Builder::new().spawn_at(
+        let spawned = Builder::new().spawn_at(
             move || {
                 f();
                 wg.done();
@@ -199,18 +199,11 @@ impl WaitGroup {
         }
     }
 
+    /// Fires the latch of every waiter queued so far (the counter is zero).
     fn release_waiters(&self) {
-        let waiters = {
-            let mut waiters = self.inner.waiters.lock();
-            if waiters.is_empty() {
-                return;
-            }
-            // Release pairs with the Acquire in `wait`.
-            self.inner.generation.fetch_add(1, Ordering::Release);
-            std::mem::take(&mut *waiters)
-        };
+        let waiters = std::mem::take(&mut *self.inner.waiters.lock());
         for w in waiters {
-            w.unpark();
+            w.fire(1);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Go's `time` package: sleeping parks the goroutine on its worker's timer
 //! heap, never the OS thread.
 //!
-//! Design note: [`README.md`](https://github.com/go-rs/go/blob/main/go-runtime/src/time/README.md)
-//! (where timers live, the firing protocol, what a timer costs).
+//! Design note: `README.md` beside this file (where timers live, the firing
+//! protocol, what a timer costs).
 //!
 //! Durations port with Go's constants: `time.Sleep(500 * time.Millisecond)`
 //! is `time::sleep(500 * time::MILLISECOND)`.
@@ -15,16 +15,15 @@
 //! ```
 
 mod timer;
-pub(crate) mod timers;
 
 pub use self::timer::{Ticker, Timer, after_func, tick};
 
 use std::time::{Duration, Instant};
 
-use self::timers::Fire;
 use crate::chan::{Chan, Receiver};
-use crate::park;
-use crate::scheduler::worker;
+use crate::coroutine::{self, WaitReason};
+use crate::scheduler;
+use crate::spawn::spawn;
 
 /// One nanosecond (Go's `time.Nanosecond`).
 pub const NANOSECOND: Duration = Duration::from_nanos(1);
@@ -43,7 +42,7 @@ pub const HOUR: Duration = Duration::from_secs(3600);
 ///
 /// On a goroutine only the goroutine waits: its worker runs others, and a
 /// million goroutines can sleep at once. On a plain thread the thread
-/// sleeps. A zero duration returns at once (GO_SEMANTICS 51).
+/// sleeps. A zero duration returns at once (docs/go-semantics.md, 51).
 ///
 /// # Example
 /// ```
@@ -58,19 +57,19 @@ pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    if worker::current_goroutine().is_null() {
+    if !coroutine::on_goroutine() {
         std::thread::sleep(d);
         return;
     }
     match Instant::now().checked_add(d) {
         Some(deadline) => {
             while Instant::now() < deadline {
-                park::park_until(deadline);
+                scheduler::park_until(deadline);
             }
         }
         // A deadline past the end of `Instant` never comes: sleep forever.
         None => loop {
-            park::park(park::WaitReason::Sleep);
+            scheduler::park(WaitReason::Sleep);
         },
     }
 }
@@ -81,7 +80,7 @@ pub fn sleep(d: Duration) {
 ///
 /// The channel has room for the one value, so the timer never blocks; if
 /// nobody receives, the value and channel are freed when the last
-/// [`Receiver`] is dropped (Go 1.23+ semantics, GO_SEMANTICS 57). On a
+/// [`Receiver`] is dropped (Go 1.23+ semantics, docs/go-semantics.md, 57). On a
 /// goroutine the timer lives in its worker's timer heap (no goroutine is
 /// spawned for it); from a plain thread a goroutine sleeps for it.
 ///
@@ -110,15 +109,12 @@ pub fn after(d: Duration) -> Receiver<Instant> {
 /// block), else from a goroutine that sleeps until then.
 pub(crate) fn call_at(deadline: Option<Instant>, f: impl FnOnce() + Send + 'static) {
     let Some(t) = deadline else { return };
-    match worker::current() {
-        Some(w) if !worker::current_goroutine().is_null() => {
-            w.add_timer(t, Fire::Call(Box::new(f)));
-        }
-        _ => {
-            crate::spawn(move || {
-                sleep(t.saturating_duration_since(Instant::now()));
-                f();
-            });
-        }
+    if coroutine::on_goroutine() {
+        scheduler::add_timer(t, Box::new(f));
+    } else {
+        spawn(move || {
+            sleep(t.saturating_duration_since(Instant::now()));
+            f();
+        });
     }
 }

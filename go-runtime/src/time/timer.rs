@@ -1,5 +1,5 @@
 //! `Timer`, `Ticker`, `after_func`, `tick`: Go's timers with Go 1.23+
-//! semantics (GO_SEMANTICS 52-57).
+//! semantics (docs/go-semantics.md, 52-57).
 //!
 //! # State (under `state`'s lock)
 //! `generation` counts `stop`/`reset` calls; each arming of the timer
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::call_at;
 use crate::chan::{Chan, Receiver};
+use crate::spawn::spawn;
 
 /// What a timer does when it fires.
 enum Action {
@@ -98,7 +99,7 @@ fn fire(t: &Arc<Inner>, generation: u64) {
             st.active = false;
             let f = f.clone();
             drop(st);
-            crate::spawn(move || f());
+            spawn(move || f());
         }
         (Action::Send, None) => {
             st.active = false;
@@ -203,7 +204,7 @@ impl Timer {
 
 /// Runs `f` in its own goroutine after `d` (Go's `time.AfterFunc`). The
 /// returned timer's channel is nil; `stop` returns true if `f` had not
-/// started (GO_SEMANTICS 54).
+/// started (docs/go-semantics.md, 54).
 ///
 /// # Example
 /// ```
@@ -311,7 +312,7 @@ impl Drop for Ticker {
 
 /// A channel of ticks every `d` (Go's `time.Tick`); the nil channel if `d`
 /// is zero (55). The ticker stops, and is freed, at its first tick after
-/// every handle to the channel is dropped (Go 1.23+, GO_SEMANTICS 57).
+/// every handle to the channel is dropped (Go 1.23+, docs/go-semantics.md, 57).
 ///
 /// # Example
 /// ```

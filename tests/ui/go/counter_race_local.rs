@@ -1,4 +1,4 @@
-// The seed's `go increment()` race, written the natural Rust way: every
+// The classic `go increment()` race, written the natural Rust way: every
 // goroutine adds to a local.
 fn main() {
     let mut counter = 0;

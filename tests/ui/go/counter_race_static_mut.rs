@@ -1,4 +1,4 @@
-// The seed's `var counter int` + `counter++` race as a `static mut`.
+// The classic `var counter int` + `counter++` race as a `static mut`.
 static mut COUNTER: i32 = 0;
 
 fn main() {

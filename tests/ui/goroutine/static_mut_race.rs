@@ -1,4 +1,4 @@
-// The seed's race: `func increment() { counter++ }` over a package variable.
+// The classic race: `func increment() { counter++ }` over a package variable.
 static mut COUNTER: i32 = 0;
 
 #[go::goroutine]

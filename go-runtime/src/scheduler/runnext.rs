@@ -2,7 +2,7 @@
 //!
 //! Go's `p.runnext`: a goroutine spawned or woken by the running goroutine
 //! goes here, so a producer/consumer pair hands the CPU back and forth
-//! without a trip through the queue (GO_SEMANTICS 13: spawning 0..9 at
+//! without a trip through the queue (docs/go-semantics.md, 13: spawning 0..9 at
 //! GOMAXPROCS=1 runs 9 first, then 0..8).
 //!
 //! # Encoding
@@ -28,7 +28,7 @@ const STEALABLE: usize = 1;
 
 /// A worker's runnext slot.
 #[derive(Debug, Default)]
-pub(crate) struct RunNext {
+pub(super) struct RunNext {
     /// 0, or an `Arc<Goroutine>` pointer with the `STEALABLE` bit.
     slot: AtomicUsize,
 }
@@ -49,16 +49,17 @@ unsafe fn decode(v: usize) -> GRef {
 
 impl RunNext {
     /// Owner: puts `g` in the slot, returning the goroutine it displaces.
-    pub(crate) fn put(&self, g: GRef) -> Option<GRef> {
-        // AcqRel: Release publishes `g` to a thief's Acquire; Acquire takes
-        // ownership of the displaced one.
+    pub(super) fn put(&self, g: GRef) -> Option<GRef> {
+        // AcqRel: the Release pairs with the Acquire of a thief's `steal`
+        // (it sees `g` whole); the Acquire pairs with the Release of our
+        // earlier `put` (we take the displaced one).
         let old = self.slot.swap(encode(g), Ordering::AcqRel);
         // SAFETY: we removed `old` from the slot, so its reference is ours.
         (old != 0).then(|| unsafe { decode(old) })
     }
 
     /// Owner: takes the goroutine in the slot.
-    pub(crate) fn take(&self) -> Option<GRef> {
+    pub(super) fn take(&self) -> Option<GRef> {
         if self.slot.load(Ordering::Relaxed) == 0 {
             return None;
         }
@@ -69,7 +70,7 @@ impl RunNext {
     }
 
     /// Thief: takes the goroutine in the slot if it may move.
-    pub(crate) fn steal(&self) -> Option<GRef> {
+    pub(super) fn steal(&self) -> Option<GRef> {
         let v = self.slot.load(Ordering::Acquire);
         if v & STEALABLE == 0 {
             return None;
@@ -83,12 +84,12 @@ impl RunNext {
     }
 
     /// Whether the slot holds a goroutine a thief may take (a hint).
-    pub(crate) fn steal_hint(&self) -> bool {
+    pub(super) fn steal_hint(&self) -> bool {
         self.slot.load(Ordering::Relaxed) & STEALABLE != 0
     }
 
     /// Whether the slot holds a goroutine (a hint: it may change at once).
-    pub(crate) fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.slot.load(Ordering::Relaxed) == 0
     }
 }

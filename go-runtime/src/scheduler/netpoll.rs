@@ -21,7 +21,7 @@
 //! it is dropped.
 //!
 //! # Who polls
-//! Idle workers (`scheduler::worker`): a searching worker polls without
+//! Idle workers (`worker.rs`): a searching worker polls without
 //! blocking; the last worker to go to sleep becomes the *poll owner* and
 //! blocks in `epoll_wait` instead of parking, with the nearest timer as the
 //! timeout, so there is no polling interval. Waking the poll owner writes
@@ -36,14 +36,18 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::park::{self, Unparker, WaitReason};
+use super::global::runtime;
+use super::idle::Sleeper;
+use super::park::{self, Unparker};
+use crate::clock;
+use crate::coroutine::WaitReason;
 
 /// No worker owns the poller.
 const NO_OWNER: usize = usize::MAX;
 
 /// The process's poller.
 #[derive(Debug)]
-pub(crate) struct Netpoll {
+pub(super) struct Netpoll {
     /// The epoll instance.
     epfd: RawFd,
     /// An eventfd in the epoll set, written to wake a blocked `epoll_wait`.
@@ -92,7 +96,7 @@ pub(crate) enum Dir {
 }
 
 /// The poller, created on first use.
-pub(crate) fn netpoll() -> &'static Netpoll {
+pub(super) fn netpoll() -> &'static Netpoll {
     static POLL: OnceLock<Netpoll> = OnceLock::new();
     POLL.get_or_init(|| {
         Netpoll::new().unwrap_or_else(|e| panic!("go: cannot create the netpoller: {e}"))
@@ -100,12 +104,12 @@ pub(crate) fn netpoll() -> &'static Netpoll {
 }
 
 /// The poller, if it exists and has sockets to watch.
-pub(crate) fn active() -> Option<&'static Netpoll> {
+pub(super) fn active() -> Option<&'static Netpoll> {
     started().filter(|p| p.registered.load(Ordering::Relaxed) > 0)
 }
 
 /// The poller, if it was created.
-pub(crate) fn started() -> Option<&'static Netpoll> {
+pub(super) fn started() -> Option<&'static Netpoll> {
     NETPOLL_STARTED.get().map(|()| netpoll())
 }
 
@@ -141,8 +145,11 @@ impl Netpoll {
     }
 
     /// Registers the non-blocking socket `fd` (edge-triggered, both ways).
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<&'static PollDesc> {
+    pub(super) fn register(&self, fd: RawFd) -> io::Result<&'static PollDesc> {
         let pd = self.free.lock().pop().unwrap_or_else(|| Box::leak(Box::default()));
+        // AcqRel pairs with the Acquire load in `poll`: a poller that sees
+        // the new generation sees the descriptor's new life; one that sees
+        // an old generation drops the event.
         let generation = pd.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
         *pd.read.lock() = Side::default();
         *pd.write.lock() = Side::default();
@@ -158,25 +165,30 @@ impl Netpoll {
             self.free.lock().push(pd);
             return Err(e);
         }
+        // SeqCst pairs with the Relaxed load in `active` only through the
+        // workers' SeqCst idle protocol: a hint of whether anyone polls.
         self.registered.fetch_add(1, Ordering::SeqCst);
         Ok(pd)
     }
 
     /// Forgets `fd` (about to be closed) and recycles its descriptor.
-    pub(crate) fn deregister(&self, fd: RawFd, pd: &'static PollDesc) {
+    pub(super) fn deregister(&self, fd: RawFd, pd: &'static PollDesc) {
         // SAFETY: valid descriptors; a null event is allowed for DEL.
         unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+        // AcqRel pairs with the Acquire load in `poll`: an event in flight
+        // for the old socket is dropped.
         pd.generation.fetch_add(1, Ordering::AcqRel);
         // Anyone still waiting gets woken to see the socket is gone.
         pd.interrupt();
+        // SeqCst: as in `register` (pairs with the load in `active`).
         self.registered.fetch_sub(1, Ordering::SeqCst);
         self.free.lock().push(pd);
     }
 
     /// Step 2: waits up to `timeout` (`None`: for ever) for events and
     /// wakes the goroutines they concern.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) {
-        self.last_poll.store(crate::scheduler::coarse_millis(), Ordering::Relaxed);
+    pub(super) fn poll(&self, timeout: Option<Duration>) {
+        self.last_poll.store(clock::coarse_millis(), Ordering::Relaxed);
         let ms = match timeout {
             None => -1,
             Some(d) => {
@@ -202,6 +214,8 @@ impl Netpoll {
             // SAFETY: descriptors are leaked, never freed (module docs), so
             // the address is valid whatever happened to the socket.
             let pd = unsafe { &*(addr as *const PollDesc) };
+            // Acquire pairs with the AcqRel `fetch_add`s of `register` and
+            // `deregister`.
             if pd.generation.load(Ordering::Acquire) & 0xFFFF != generation {
                 continue;
             }
@@ -216,7 +230,7 @@ impl Netpoll {
     }
 
     /// Wakes the poll owner out of `epoll_wait`.
-    pub(crate) fn wake(&self) {
+    pub(super) fn wake(&self) {
         let one = 1u64;
         // SAFETY: writing 8 bytes to our eventfd.
         unsafe { libc::write(self.wakefd, std::ptr::from_ref(&one).cast(), 8) };
@@ -226,29 +240,33 @@ impl Netpoll {
     /// sleeper. SeqCst pairs with `owned_by` in `Sleeper::unpark`: either
     /// the waker sees us as the owner (and writes the eventfd), or we see
     /// that it cleared our `sleeping` flag (and do not block).
-    pub(crate) fn try_own(&self, me: &crate::scheduler::idle::Sleeper) -> bool {
+    pub(super) fn try_own(&self, me: &Sleeper) -> bool {
         let me = std::ptr::from_ref(me) as usize;
         self.owner.compare_exchange(NO_OWNER, me, Ordering::SeqCst, Ordering::SeqCst).is_ok()
     }
 
     /// Gives up ownership.
-    pub(crate) fn disown(&self) {
+    pub(super) fn disown(&self) {
+        // SeqCst pairs with the loads in `owned_by`/`has_owner` and the
+        // CAS in `try_own`.
         self.owner.store(NO_OWNER, Ordering::SeqCst);
     }
 
     /// Whether the worker of sleeper `s` is blocked (or about to block) in
     /// `epoll_wait`.
-    pub(crate) fn owned_by(&self, s: &crate::scheduler::idle::Sleeper) -> bool {
+    pub(super) fn owned_by(&self, s: &Sleeper) -> bool {
+        // SeqCst pairs with the CAS in `try_own` (its doc says why).
         self.owner.load(Ordering::SeqCst) == std::ptr::from_ref(s) as usize
     }
 
     /// Whether some worker owns the poller.
-    pub(crate) fn has_owner(&self) -> bool {
+    pub(super) fn has_owner(&self) -> bool {
+        // SeqCst pairs with the CAS in `try_own` and the store in `disown`.
         self.owner.load(Ordering::SeqCst) != NO_OWNER
     }
 
     /// When the poller last ran (coarse ms).
-    pub(crate) fn last_poll(&self) -> u64 {
+    pub(super) fn last_poll(&self) -> u64 {
         self.last_poll.load(Ordering::Relaxed)
     }
 }
@@ -288,7 +306,7 @@ impl PollDesc {
         // will take the poller (if every worker is busy, the caller's will
         // when it goes idle, and sysmon polls every 10 ms meanwhile).
         if !netpoll().has_owner() {
-            crate::scheduler::runtime().wake_idle_worker();
+            runtime().wake_idle_worker();
         }
         loop {
             match deadline {

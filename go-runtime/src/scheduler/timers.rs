@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::coroutine::GRef;
 
 /// What a timer does when it fires.
-pub(crate) enum Fire {
+pub(super) enum Fire {
     /// Unpark this goroutine.
     Wake(GRef),
     /// Run this on the worker's stack; it must not block.
@@ -61,7 +61,7 @@ impl Ord for Entry {
 
 /// A min-heap of sleeping goroutines.
 #[derive(Debug, Default)]
-pub(crate) struct Timers {
+pub(super) struct Timers {
     /// Entries, earliest deadline on top.
     heap: BinaryHeap<Entry>,
     /// The next `Entry::seq`.
@@ -70,18 +70,18 @@ pub(crate) struct Timers {
 
 impl Timers {
     /// Does `fire` at `deadline`.
-    pub(crate) fn add(&mut self, deadline: Instant, fire: Fire) {
+    pub(super) fn add(&mut self, deadline: Instant, fire: Fire) {
         self.seq += 1;
         self.heap.push(Entry { deadline, seq: self.seq, fire });
     }
 
     /// The earliest deadline, if any.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|e| e.deadline)
     }
 
     /// Removes and returns one timer whose deadline is at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Fire> {
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<Fire> {
         if self.heap.peek()?.deadline > now {
             return None;
         }

@@ -1,5 +1,6 @@
 //! Blocking the caller, whoever it is: a goroutine parks (its worker runs
-//! others), a plain thread parks its OS thread.
+//! others), a plain thread parks its OS thread; and waking it again
+//! ([`Unparker`], [`ready`]: where a woken goroutine is queued).
 //!
 //! Both behave like `std::thread::park`: an `unpark` that arrives before the
 //! `park` makes the `park` return at once (one token), and `park` may return
@@ -9,123 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::Thread;
 use std::time::Instant;
 
-use crate::coroutine::{GRef, Suspend};
-use crate::scheduler::{self, worker};
-use crate::time::timers::Fire;
-
-/// Why a goroutine (or thread) is parked: the state Go's goroutine dumps
-/// print (GO_SEMANTICS 59), and whether deadlock detection may count it as
-/// stuck for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-#[non_exhaustive]
-pub enum WaitReason {
-    /// Not parked (running or runnable).
-    None = 0,
-    /// A channel receive.
-    ChanReceive,
-    /// A channel send.
-    ChanSend,
-    /// A receive from a nil channel: never completes.
-    ChanReceiveNil,
-    /// A send to a nil channel: never completes.
-    ChanSendNil,
-    /// A `select` with at least one channel case.
-    Select,
-    /// `select {}`, or a select over nil channels only.
-    SelectNoCases,
-    /// `Mutex::lock`.
-    SyncMutexLock,
-    /// `RwMutex::write`.
-    SyncRwMutexLock,
-    /// `RwMutex::read`.
-    SyncRwMutexRLock,
-    /// `WaitGroup::wait`.
-    SyncWaitGroupWait,
-    /// `Cond::wait`.
-    SyncCondWait,
-    /// `Semaphore::acquire`, `Once` (Go's `semacquire`).
-    Semacquire,
-    /// `JoinHandle::join` (waiting for another goroutine to finish).
-    Join,
-    /// `time::sleep`, or any wait with a deadline (a timer will wake it).
-    Sleep,
-    /// `runtime::blocking`: a helper thread is running its call.
-    Syscall,
-    /// A socket operation waiting for the network (Go's `IO wait`).
-    IoWait,
-}
-
-impl WaitReason {
-    const ALL: [WaitReason; 17] = [
-        WaitReason::None,
-        WaitReason::ChanReceive,
-        WaitReason::ChanSend,
-        WaitReason::ChanReceiveNil,
-        WaitReason::ChanSendNil,
-        WaitReason::Select,
-        WaitReason::SelectNoCases,
-        WaitReason::SyncMutexLock,
-        WaitReason::SyncRwMutexLock,
-        WaitReason::SyncRwMutexRLock,
-        WaitReason::SyncWaitGroupWait,
-        WaitReason::SyncCondWait,
-        WaitReason::Semacquire,
-        WaitReason::Join,
-        WaitReason::Sleep,
-        WaitReason::Syscall,
-        WaitReason::IoWait,
-    ];
-
-    /// Go's name for the state, as in `goroutine 1 [chan receive]:`.
-    ///
-    /// # Example
-    /// ```
-    /// use go::runtime::WaitReason;
-    /// assert_eq!(WaitReason::ChanReceive.as_str(), "chan receive");
-    /// assert_eq!(WaitReason::SyncMutexLock.as_str(), "sync.Mutex.Lock");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WaitReason::None => "runnable",
-            WaitReason::ChanReceive => "chan receive",
-            WaitReason::ChanSend => "chan send",
-            WaitReason::ChanReceiveNil => "chan receive (nil chan)",
-            WaitReason::ChanSendNil => "chan send (nil chan)",
-            WaitReason::Select => "select",
-            WaitReason::SelectNoCases => "select (no cases)",
-            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
-            WaitReason::SyncRwMutexLock => "sync.RWMutex.Lock",
-            WaitReason::SyncRwMutexRLock => "sync.RWMutex.RLock",
-            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
-            WaitReason::SyncCondWait => "sync.Cond.Wait",
-            WaitReason::Semacquire => "semacquire",
-            WaitReason::Join => "join",
-            WaitReason::Sleep => "sleep",
-            WaitReason::Syscall => "syscall",
-            WaitReason::IoWait => "IO wait",
-        }
-    }
-
-    /// Whether only another goroutine or thread can end the wait (no timer,
-    /// no helper thread will): the waits deadlock detection counts.
-    pub(crate) fn needs_a_waker(self) -> bool {
-        !matches!(
-            self,
-            WaitReason::None | WaitReason::Sleep | WaitReason::Syscall | WaitReason::IoWait
-        )
-    }
-
-    pub(crate) fn from_u8(v: u8) -> WaitReason {
-        WaitReason::ALL.get(usize::from(v)).copied().unwrap_or(WaitReason::None)
-    }
-}
-
-impl std::fmt::Display for WaitReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::global::runtime;
+use super::timers::Fire;
+use super::worker;
+use crate::coroutine::{self, GRef, Suspend, WaitReason};
 
 /// Plain threads parked in a runtime primitive with no deadline: they wait
 /// for a goroutine or another thread (deadlock detection counts them).
@@ -134,7 +22,9 @@ static OUTSIDE_PARKED: AtomicUsize = AtomicUsize::new(0);
 static OUTSIDE_WAKES: AtomicUsize = AtomicUsize::new(0);
 
 /// (plain threads parked in primitives, wake-ups sent to plain threads).
-pub(crate) fn outside_counts() -> (usize, usize) {
+pub(super) fn outside_counts() -> (usize, usize) {
+    // SeqCst pairs with the SeqCst increments in `park` and `wake`/`unpark`:
+    // the deadlock check reads both before and after a pause.
     (OUTSIDE_PARKED.load(Ordering::SeqCst), OUTSIDE_WAKES.load(Ordering::SeqCst))
 }
 
@@ -150,9 +40,27 @@ pub(crate) enum Unparker {
 impl Unparker {
     /// The unparker of the caller.
     pub(crate) fn current() -> Self {
-        match worker::current_gref() {
+        match coroutine::current_ref() {
             Some(g) => Unparker::Goroutine(g),
             None => Unparker::Thread(std::thread::current()),
+        }
+    }
+
+    /// Wakes the caller of the matching [`park`], or makes its next `park`
+    /// return at once; by reference, so a goroutine's reference is cloned
+    /// only when it has to be queued.
+    pub(crate) fn wake(&self) {
+        match self {
+            Unparker::Goroutine(g) => {
+                if g.unpark() {
+                    ready(g.clone());
+                }
+            }
+            Unparker::Thread(t) => {
+                // SeqCst pairs with the load in `outside_counts`.
+                OUTSIDE_WAKES.fetch_add(1, Ordering::SeqCst);
+                t.unpark();
+            }
         }
     }
 
@@ -162,10 +70,11 @@ impl Unparker {
         match self {
             Unparker::Goroutine(g) => {
                 if g.unpark() {
-                    scheduler::ready(g);
+                    ready(g);
                 }
             }
             Unparker::Thread(t) => {
+                // SeqCst pairs with the load in `outside_counts`.
                 OUTSIDE_WAKES.fetch_add(1, Ordering::SeqCst);
                 t.unpark();
             }
@@ -173,13 +82,37 @@ impl Unparker {
     }
 }
 
+/// Makes `g` runnable after `Goroutine::unpark` returned true.
+///
+/// A started goroutine goes back to its home worker: to its runnext slot when
+/// called on that worker, else to its inbox (waking it). A migratable one goes
+/// to the caller's worker, or the global queue.
+pub(super) fn ready(g: GRef) {
+    let home = g.home();
+    if let Some(w) = worker::current()
+        && (g.migratable() || home as usize == w.index())
+    {
+        w.put_runnext(g);
+        return;
+    }
+    let rt = runtime();
+    if g.migratable() || home == coroutine::NO_HOME {
+        rt.inject(g);
+        return;
+    }
+    let shared = rt.worker(home as usize).expect("a started goroutine's home worker exists");
+    shared.inbox.push(g);
+    rt.idle.notify_worker(shared.index, &shared.sleeper);
+}
+
 /// Blocks the caller until an [`Unparker::unpark`] (possibly one that came
 /// earlier), or spuriously. `why` is what goroutine dumps and deadlock
 /// detection see.
 pub(crate) fn park(why: WaitReason) {
-    let p = worker::current_goroutine();
+    let p = coroutine::current_ptr();
     if p.is_null() {
         let counted = why.needs_a_waker();
+        // SeqCst pairs with the load in `outside_counts`.
         if counted {
             OUTSIDE_PARKED.fetch_add(1, Ordering::SeqCst);
         }
@@ -189,7 +122,7 @@ pub(crate) fn park(why: WaitReason) {
         }
         return;
     }
-    // SAFETY: `p` is the goroutine running this code; its worker keeps it
+    // SAFETY: `p` is the goroutine running this code; its resumer keeps it
     // alive while it runs.
     let g = unsafe { &*p };
     if g.take_notification() {
@@ -213,7 +146,7 @@ pub(crate) fn park_until(deadline: Instant) {
 
 /// [`park_until`] with another reason for dumps.
 pub(crate) fn park_until_as(deadline: Instant, why: WaitReason) {
-    match worker::current_gref() {
+    match coroutine::current_ref() {
         Some(g) => {
             let w = worker::current().expect("a goroutine runs on a worker");
             w.add_timer(deadline, Fire::Wake(g));
@@ -230,7 +163,7 @@ pub(crate) fn park_until_as(deadline: Instant, why: WaitReason) {
 
 /// Lets other goroutines run; the caller stays runnable (Go's `Gosched`).
 pub(crate) fn yield_now() {
-    let p = worker::current_goroutine();
+    let p = coroutine::current_ptr();
     if p.is_null() {
         std::thread::yield_now();
         return;
@@ -248,6 +181,7 @@ mod tests {
     use parking_lot::Mutex;
 
     use super::{Unparker, park};
+    use crate::coroutine::WaitReason;
 
     /// A one-shot flag a goroutine or thread can wait on.
     #[derive(Default)]
@@ -266,7 +200,7 @@ mod tests {
                 if self.set.swap(false, Ordering::AcqRel) {
                     return;
                 }
-                park(super::WaitReason::ChanReceive);
+                park(WaitReason::ChanReceive);
             }
         }
 

@@ -2,18 +2,20 @@
 //! and the dump of Go's deadlock report.
 //!
 //! The list comes from the per-worker registries of goroutines that have
-//! blocked at least once (`scheduler/registry.rs`); the others are running
-//! or runnable and are counted, not listed.
+//! blocked at least once (`registry.rs`); the others are running or
+//! runnable and are counted, not listed.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::coroutine::Goroutine;
-use crate::park::WaitReason;
-use crate::scheduler;
+use super::global::try_runtime;
+use super::threads;
+use crate::clock;
+use crate::coroutine::{Goroutine, WaitReason};
+use crate::report;
 
 /// What a goroutine is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,7 @@ impl std::fmt::Display for GoroutineInfo {
             write!(f, ", {m} minute{}", if m == 1 { "" } else { "s" })?;
         }
         writeln!(f, "]:")?;
-        crate::panic::write_created_by(f, self.parent.unwrap_or(0), self.spawn_site)
+        report::write_created_by(f, self.parent.unwrap_or(0), self.spawn_site)
     }
 }
 
@@ -116,8 +118,8 @@ impl std::fmt::Display for GoroutineInfo {
 /// h.join().unwrap();
 /// ```
 pub fn goroutines() -> Vec<GoroutineInfo> {
-    let Some(rt) = scheduler::try_runtime() else { return Vec::new() };
-    let now = scheduler::coarse_now();
+    let Some(rt) = try_runtime() else { return Vec::new() };
+    let now = clock::coarse_now();
     let mut all = Vec::new();
     for i in 0..rt.num_started() {
         if let Some(w) = rt.worker(i) {
@@ -135,7 +137,7 @@ fn dump_text() -> String {
     for g in goroutines() {
         let _ = writeln!(s, "{g}");
     }
-    let unstarted = scheduler::try_runtime().map_or(0, |rt| {
+    let unstarted = try_runtime().map_or(0, |rt| {
         let registered: usize = (0..rt.num_started())
             .filter_map(|i| rt.worker(i))
             .map(|w| w.registry.lock().len())
@@ -162,27 +164,14 @@ pub fn dump() {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-/// Prints Go's deadlock report and exits with status 2 (GO_SEMANTICS 58).
-pub(crate) fn report_deadlock() -> ! {
+/// Prints Go's deadlock report and exits with status 2 (docs/go-semantics.md, 58).
+pub(super) fn report_deadlock() -> ! {
     let text = dump_text();
     let _ = std::io::stdout().flush();
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "fatal error: all goroutines are asleep - deadlock!\n\n{text}");
     let _ = err.flush();
     std::process::exit(2);
-}
-
-/// Threads the runtime runs besides its workers (the SIGQUIT watcher).
-static EXTRA_THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts a runtime thread that is neither a worker nor a helper (sysmon).
-pub(crate) fn count_extra_thread() {
-    EXTRA_THREADS.fetch_add(1, Ordering::SeqCst);
-}
-
-/// Threads of the runtime other than workers and blocking helpers.
-pub(crate) fn extra_threads() -> usize {
-    EXTRA_THREADS.load(Ordering::SeqCst)
 }
 
 /// The write end of the SIGQUIT pipe.
@@ -200,7 +189,7 @@ extern "C" fn on_sigquit(_: libc::c_int) {
 /// Makes SIGQUIT print the goroutine dump and exit with status 2, as Go
 /// does, unless the program already handles SIGQUIT. The handler only
 /// writes a byte to a pipe; a watcher thread prints the dump.
-pub(crate) fn install_sigquit() {
+pub(super) fn install_sigquit() {
     // SAFETY: querying the current action with a null new action.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to a sigaction to fill in.
@@ -215,7 +204,7 @@ pub(crate) fn install_sigquit() {
         return;
     }
     let (rd, wr) = (fds[0], fds[1]);
-    EXTRA_THREADS.fetch_add(1, Ordering::SeqCst);
+    threads::count_runtime_thread();
     let spawned = std::thread::Builder::new().name("go-sigquit".into()).spawn(move || {
         let mut b = [0u8; 1];
         // SAFETY: reading one byte into `b` from our own pipe.
@@ -226,7 +215,7 @@ pub(crate) fn install_sigquit() {
         std::process::exit(2);
     });
     if spawned.is_err() {
-        EXTRA_THREADS.fetch_sub(1, Ordering::SeqCst);
+        threads::uncount_runtime_thread();
         return;
     }
     SIGQUIT_PIPE.store(wr, Ordering::Relaxed);
