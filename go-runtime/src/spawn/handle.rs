@@ -98,8 +98,9 @@ pub(super) struct Packet<T> {
     result: UnsafeCell<Option<Result<T>>>,
     /// Where a panic came from, for the crash report.
     crash: UnsafeCell<Option<CrashInfo>>,
-    /// What the handle waits on in `join`.
-    joiner: UnsafeCell<Option<Latch>>,
+    /// What the handle waits on in `join`; boxed, so that a goroutine that
+    /// is never waited for carries one pointer for it, not a whole latch.
+    joiner: UnsafeCell<Option<Box<Latch>>>,
 }
 
 /// The goroutine finished and wrote its outcome.
@@ -210,7 +211,7 @@ impl<T> JoinHandle<T> {
         // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
         if p.state.load(Ordering::Acquire) & DONE == 0 {
             // SAFETY: the handle writes `joiner` once, before `WAITING`.
-            let joiner = unsafe { (*p.joiner.get()).insert(Latch::new()) };
+            let joiner = unsafe { (*p.joiner.get()).insert(Box::new(Latch::new())) };
             // Release pairs with the AcqRel `fetch_or(DONE)` in `complete`
             // (it sees the joiner); Acquire with the same (we see the
             // outcome if it came first).
