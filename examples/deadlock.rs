@@ -6,6 +6,7 @@
 //! cargo run --example deadlock -- mutex      # locked twice
 //! cargo run --example deadlock -- select     # select on channels nobody uses
 //! cargo run --example deadlock -- nocases    # select {} with nothing else to run
+//! cargo run --example deadlock -- three      # a function, a method and a closure, all stuck
 //! cargo run --example deadlock -- quiet      # timers, threads and goroutines: never reported
 //! cargo run --example deadlock -- sigquit    # blocks; `kill -QUIT <pid>` prints the dump
 //! ```
@@ -61,6 +62,39 @@ fn select() {
 }
 
 fn wait_for(wg: &WaitGroup) {
+    wg.wait();
+}
+
+/// Blocks for ever receiving from a channel nobody sends on.
+fn worker(ch: &Chan<u8>) {
+    ch.recv();
+}
+
+/// A value whose method blocks.
+struct Server {
+    /// What it waits for.
+    requests: Chan<u8>,
+}
+
+impl Server {
+    fn serve(&self) {
+        self.requests.recv();
+    }
+}
+
+/// Three goroutines stuck in three kinds of code: a named function, a
+/// method, and a closure written inside this function; main waits for them.
+fn three() {
+    let ch = make!(chan u8);
+    let wg = WaitGroup::new();
+    wg.add(1);
+    go!(worker(&ch));
+    let server = Server { requests: make!(chan u8) };
+    go!(move || server.serve());
+    let never = make!(chan u8);
+    go!(move || {
+        never.recv();
+    });
     wg.wait();
 }
 
@@ -120,7 +154,8 @@ fn main() {
         Some("select") => select(),
         Some("quiet") => quiet(),
         Some("nocases") => select! {},
+        Some("three") => three(),
         Some("sigquit") => sigquit(),
-        _ => eprintln!("usage: deadlock range|mutex|select|nocases|quiet|sigquit"),
+        _ => eprintln!("usage: deadlock range|mutex|select|nocases|three|quiet|sigquit"),
     }
 }

@@ -167,22 +167,19 @@ impl<F: FnOnce()> Drop for Defer<F> {
     #[inline]
     fn drop(&mut self) {
         if let Some(f) = self.0.take() {
-            f();
+            if std::thread::panicking() {
+                // A panic of `f` now would abort the process (it would
+                // escape a destructor during unwinding); the runtime catches
+                // it and makes it the goroutine's panic, as Go does.
+                go_runtime::macro_support::run_deferred(f);
+            } else {
+                f();
+            }
         }
     }
 }
 
-/// `#[go::main]` and `#[go::test]`: runs `f` as the main goroutine.
-#[track_caller]
-pub fn main_entry<T: Send + 'static>(
-    gomaxprocs: Option<usize>,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    if let Some(n) = gomaxprocs {
-        go_runtime::runtime::set_gomaxprocs(n);
-    }
-    go_runtime::run(f)
-}
+pub use go_runtime::macro_support::{main_entry, test_entry};
 
 /// A value of any type, for the expansion of a macro that reported an
 /// error, so that only that error shows. Never runs: the program does not

@@ -1,6 +1,8 @@
-//! The design documents stay true: every test that `docs/go-semantics.md`
-//! cites as checking a Go behaviour exists, and every behaviour says what
-//! checks it.
+//! The documents stay true: every test that `docs/go-semantics.md` cites
+//! as checking a Go behaviour exists, every behaviour says what checks it,
+//! and the crash reports the README shows are what the examples print.
+
+mod common;
 
 use std::fs;
 use std::path::Path;
@@ -48,4 +50,23 @@ fn go_semantics_cites_only_tests_that_exist() {
     }
     assert!(items >= 70, "only {items} numbered items found in docs/go-semantics.md");
     assert!(problems.is_empty(), "docs/go-semantics.md:\n{}", problems.join("\n"));
+}
+
+/// The text block that follows `marker` in the README.
+fn readme_block(readme: &str, marker: &str) -> String {
+    let after = readme.split(marker).nth(1).unwrap_or_else(|| panic!("README shows {marker}"));
+    let block = after.split("```text\n").nth(1).expect("a text block follows");
+    block.split("```").next().expect("the block ends").to_owned()
+}
+
+#[test]
+fn readme_crash_reports_are_what_the_examples_print() {
+    let readme = fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    for (example, arg) in [("panics", "worker"), ("deadlock", "three")] {
+        let shown = readme_block(&readme, &format!("`cargo run --example {example} -- {arg}`:"));
+        let out = common::run_example(example, &[arg]);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end(), shown.trim_end(), "README's report of {example} {arg}");
+    }
 }

@@ -44,7 +44,70 @@ fn item_59_every_goroutine_is_dumped() {
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with(&format!("{DEADLOCK}goroutine 1 [select]:\n")), "{stderr}");
-    assert!(stderr.contains("goroutine 2 [sync.WaitGroup.Wait]:\ncreated by go::spawn in goroutine 1\n\texamples/deadlock.rs:"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "goroutine 2 [sync.WaitGroup.Wait]:\ndeadlock::wait_for()\n\t./examples/deadlock.rs:"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("created by deadlock::select in goroutine 1\n\texamples/deadlock.rs:"),
+        "{stderr}"
+    );
+}
+
+/// Go prints goroutine 1's own stack, its function and the line where it
+/// blocks, and no "created by".
+#[test]
+fn the_main_goroutine_shows_where_it_blocks() {
+    let out = run_example("deadlock", &["range"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let src =
+        std::fs::read_to_string(format!("{}/examples/deadlock.rs", env!("CARGO_MANIFEST_DIR")))
+            .expect("examples/deadlock.rs");
+    let line = src.lines().position(|l| l.contains("for v in &ch {")).expect("range's loop") + 1;
+    let main = format!(
+        "{DEADLOCK}goroutine 1 [chan receive]:\ndeadlock::range()\n\t./examples/deadlock.rs:{line}\n\
+         deadlock::main()\n\t./examples/deadlock.rs:"
+    );
+    assert!(stderr.starts_with(&main), "{stderr}");
+    assert!(!stderr.contains("created by"), "{stderr}");
+    assert!(!stderr.contains("go_runtime") && !stderr.contains("corosensei"), "{stderr}");
+}
+
+/// Each goroutine's top frame is the code that blocked: a named function, a
+/// method, a closure; each is created by the function that spawned it.
+#[test]
+fn each_goroutine_shows_the_code_that_blocked() {
+    let out = run_example("deadlock", &["three"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for (header, top) in [
+        ("goroutine 1 [sync.WaitGroup.Wait]:", "deadlock::three()"),
+        ("[chan receive]:", "deadlock::worker()"),
+        ("[chan receive]:", "deadlock::Server::serve()"),
+        ("[chan receive]:", "deadlock::three::{{closure}}()"),
+    ] {
+        assert!(
+            stderr.contains(&format!("{header}\n{top}\n\t./examples/deadlock.rs:")),
+            "{top}: {stderr}"
+        );
+    }
+    assert_eq!(
+        stderr.matches("created by deadlock::three in goroutine 1\n").count(),
+        2,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gotraceback_none_prints_the_fatal_error_only() {
+    let mut cmd = common::example_command("deadlock", &["three"]);
+    let out = cmd.env("GOTRACEBACK", "none").output().expect("run the example");
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr, "fatal error: all goroutines are asleep - deadlock!\n");
 }
 
 /// docs/go-semantics.md, 59: `select {}` with nothing else left.

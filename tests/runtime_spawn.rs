@@ -169,10 +169,3 @@ fn join_from_a_goroutine_parks_only_that_goroutine() {
     assert_eq!(total, 4950);
     assert_eq!(counter.load(Ordering::Relaxed), 100);
 }
-
-#[test]
-fn run_resumes_a_main_panic_on_the_caller() {
-    let r = std::panic::catch_unwind(|| go::run(|| panic!("main failed")));
-    let payload = r.unwrap_err();
-    assert_eq!(payload.downcast_ref::<&str>(), Some(&"main failed"));
-}

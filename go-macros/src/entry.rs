@@ -113,8 +113,12 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
         None => quote! { ::core::option::Option::None },
     };
     let body = &f.block;
+    let entry = match kind {
+        Kind::Main => quote! { ::go::__private::main_entry },
+        Kind::Test => quote! { ::go::__private::test_entry },
+    };
     let new_body: syn::Block = syn::parse_quote! {{
-        ::go::__private::main_entry(#procs, move || #body)
+        #entry(#procs, move || #body)
     }};
     *f.block = new_body;
     let test_attr = (kind == Kind::Test).then(|| quote! { #[::core::prelude::v1::test] });

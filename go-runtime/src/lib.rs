@@ -43,6 +43,8 @@ pub mod sync;
 pub mod time;
 // The API.
 mod handle;
+#[doc(hidden)]
+pub mod macro_support;
 pub mod runtime;
 mod scope;
 

@@ -3,7 +3,9 @@
 pub use crate::blocking::blocking;
 pub use crate::coroutine::WaitReason;
 pub use crate::scheduler::{GoroutineInfo, GoroutineState, Stall, dump, goroutines};
-use crate::spawn::spawn;
+use crate::spawn::{Builder, PanicPolicy};
+use std::panic::Location;
+
 use crate::{coroutine, scheduler};
 
 /// Lets other goroutines run; the caller stays runnable and continues later
@@ -124,8 +126,11 @@ pub unsafe fn enable_migration() {
 }
 
 /// Runs `f` as a goroutine on the global runtime and blocks the calling
-/// thread until it returns; the way a `main` becomes goroutine 1. A panic in
-/// `f` resumes on the calling thread.
+/// thread until it returns: the way a `main` becomes the main goroutine
+/// (`#[go::main]` expands to it). Like Go's `main`, a panic in `f` ends the
+/// program: `f`'s `defer!`s run, then Go's report (`panic: <value>`, the
+/// goroutine and its stack) goes to stderr and the process exits with
+/// status 2.
 ///
 /// # Example
 /// ```
@@ -141,8 +146,13 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match spawn(f).join() {
+    let h = match Builder::new().spawn_at(f, Location::caller(), PanicPolicy::Crash) {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    };
+    match h.join() {
         Ok(v) => v,
+        // Not reached: a `Crash` goroutine's panic ends the process.
         Err(p) => std::panic::resume_unwind(p),
     }
 }

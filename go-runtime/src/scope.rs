@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 
-use crate::spawn::Builder;
+use crate::spawn::{Builder, PanicPolicy};
 use crate::sync::WaitGroup;
 
 /// Goroutines started in a [`scope`] may borrow from outside it; see there.
@@ -157,7 +157,7 @@ impl<'scope> Scope<'scope, '_> {
         };
         // Step 1: count it before it can run.
         self.wg.add(1);
-        if let Err(e) = Builder::new().spawn_at(body, Location::caller(), false) {
+        if let Err(e) = Builder::new().spawn_at(body, Location::caller(), PanicPolicy::Join) {
             // Never started: the closure was dropped inside `spawn_at`.
             self.wg.done();
             panic!("go: cannot start a scoped goroutine: {e}");

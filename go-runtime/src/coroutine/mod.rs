@@ -21,10 +21,11 @@
 mod current;
 mod locals;
 mod overflow;
-mod panic_hook;
+mod panics;
 mod stack;
 mod wait_reason;
 
+use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::sync::Arc;
@@ -35,7 +36,9 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 pub(crate) use self::current::{current_id, current_ptr, current_ref, on_goroutine};
 pub(crate) use self::locals::{LocalBox, Locals, drop_current};
 pub(crate) use self::overflow::{ensure_alt_stack, install_handler as install_overflow_handler};
-pub(crate) use self::panic_hook::install as install_panic_hook;
+pub(crate) use self::panics::{
+    PanicRecord, install_hook as install_panic_hook, run_deferred, take_replacement,
+};
 pub(crate) use self::stack::{GoStack, StackCache, ensure_available_shared, round_stack_size};
 pub use self::wait_reason::WaitReason;
 use crate::{clock, report};
@@ -58,8 +61,18 @@ pub(crate) enum Resumed {
     Finished,
 }
 
+/// Why a worker resumes a goroutine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// To run it.
+    Run,
+    /// Only to record its stack, for a report: a parked goroutine records
+    /// it and suspends again at once (`Goroutine::capture_parked_stack`).
+    CaptureStack,
+}
+
 /// The coroutine type of every goroutine.
-type Coro = Coroutine<(), Suspend, (), GoStack>;
+type Coro = Coroutine<Resume, Suspend, (), GoStack>;
 
 /// A goroutine's code: run once, on the goroutine's stack.
 pub(crate) trait Run: Send + Sync + 'static {
@@ -99,6 +112,9 @@ pub(crate) struct Goroutine {
     name: Option<Box<str>>,
     /// May be resumed on any worker after it started (the `unsafe` opt-in).
     migratable: bool,
+    /// The program's main goroutine (`#[go::main]`, `go::run`): reports
+    /// name no creator for it, as Go's for goroutine 1.
+    main: bool,
     /// Index of the worker it runs on once started (`NO_HOME` before). Written
     /// by the worker that runs it, before resuming it (Release); read by
     /// wakers (Acquire) to find the inbox to push to.
@@ -113,9 +129,13 @@ pub(crate) struct Goroutine {
     /// The coroutine; `None` before the first run and once finished.
     coroutine: UnsafeCell<Option<Coro>>,
     /// The coroutine's yielder, set by the goroutine on its first run.
-    yielder: Cell<*const Yielder<(), Suspend>>,
-    /// Where it panicked, recorded by the panic hook for the crash report.
-    panic_site: UnsafeCell<Option<String>>,
+    yielder: Cell<*const Yielder<Resume, Suspend>>,
+    /// The stack recorded by a `Resume::CaptureStack`, until the capturer
+    /// takes it.
+    captured: UnsafeCell<Option<Box<Backtrace>>>,
+    /// Its latest panic and the panics that one replaced, recorded by the
+    /// panic hook for the crash report (`panics.rs`).
+    panic: UnsafeCell<Option<Box<PanicRecord>>>,
     /// Its goroutine-local values (`goroutine_local!`).
     locals: UnsafeCell<Locals>,
     /// Why it last parked (a `WaitReason`), for dumps and deadlock
@@ -134,8 +154,9 @@ pub(crate) const NOT_REGISTERED: u64 = u64::MAX;
 
 // SAFETY: (the `unsafe impl Send` argument of docs/design.md, "Soundness first")
 // 1. The fields other than `body`, `coroutine`, `guard`, `yielder`,
-//    `panic_site` and `locals` are atomics or immutable after construction.
-// 2. Those six are touched only by the thread
+//    `captured`, `panic` and `locals` are atomics or immutable after
+//    construction.
+// 2. Those seven are touched only by the thread
 //    that currently runs the goroutine (module invariants); the run queues
 //    hand the goroutine from thread to thread with Release/Acquire, so each
 //    holder sees the previous holder's writes.
@@ -176,6 +197,8 @@ pub(crate) struct Spec {
     pub(crate) name: Option<Box<str>>,
     /// The `unsafe` migration opt-in.
     pub(crate) migratable: bool,
+    /// The program's main goroutine.
+    pub(crate) main: bool,
 }
 
 impl Goroutine {
@@ -190,13 +213,15 @@ impl Goroutine {
             spawn_site: spec.spawn_site,
             name: spec.name,
             migratable: spec.migratable,
+            main: spec.main,
             home: AtomicU32::new(NO_HOME),
             guard: Cell::new((0, 0)),
             stack_size,
             body: UnsafeCell::new(Some(body)),
             coroutine: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
-            panic_site: UnsafeCell::new(None),
+            captured: UnsafeCell::new(None),
+            panic: UnsafeCell::new(None),
             locals: UnsafeCell::new(Vec::new()),
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
@@ -227,7 +252,7 @@ impl Goroutine {
         let body = unsafe { (*self.body.get()).take() }.expect("goroutine started twice");
         self.guard.set(stack.guard_range());
         let this: *const Goroutine = self;
-        Coro::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+        Coro::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _first: Resume| {
             // SAFETY: the goroutine outlives its coroutine (it owns it), and
             // only the goroutine itself touches `yielder` (module invariants).
             unsafe { (*this).yielder.set(yielder) };
@@ -313,19 +338,19 @@ impl Goroutine {
         self.stack_size
     }
 
-    /// Records where the goroutine panicked (called by the panic hook on the
-    /// goroutine's own stack).
-    pub(crate) fn set_panic_site(&self, site: String) {
-        // SAFETY: only the running goroutine calls this (module invariants),
-        // and nothing else reads `panic_site` while it runs.
-        unsafe { *self.panic_site.get() = Some(site) };
+    /// Whether it is the program's main goroutine.
+    pub(crate) fn is_main(&self) -> bool {
+        self.main
     }
 
-    /// Where the goroutine panicked, if it did (read by the goroutine itself
-    /// when it reports the crash).
-    pub(crate) fn panic_site(&self) -> Option<String> {
-        // SAFETY: as in `set_panic_site`.
-        unsafe { (*self.panic_site.get()).clone() }
+    /// Its panic record.
+    ///
+    /// # Safety
+    /// Only the goroutine itself calls this, while it runs (module
+    /// invariants), and it holds no reference into the record across a
+    /// panic (the hook writes it).
+    pub(crate) unsafe fn panic_record(&self) -> *mut Option<Box<PanicRecord>> {
+        self.panic.get()
     }
 
     /// Its goroutine-local values.
@@ -376,7 +401,7 @@ impl Goroutine {
         // the panic hook, the overflow handler and every primitive it calls
         // find it through `current`.
         let outer = current::set(self);
-        let r = coro.resume(());
+        let r = coro.resume(Resume::Run);
         current::set(outer);
         match r {
             CoroutineResult::Yield(s) => Resumed::Suspended(s),
@@ -399,11 +424,76 @@ impl Goroutine {
     /// # Safety
     /// The caller runs on this goroutine's own stack.
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
+        if why == Suspend::Park {
+            // SAFETY: caller's contract.
+            unsafe { self.suspend_parked() };
+            return;
+        }
+        // SAFETY: caller's contract.
+        let _run = unsafe { self.switch_out(why) };
+        debug_assert_eq!(_run, Resume::Run, "only a parked goroutine is captured");
+    }
+
+    /// Suspends with `Park` until resumed to run; a resume to capture the
+    /// stack records it and suspends again.
+    ///
+    /// # Safety
+    /// As for [`Goroutine::suspend`].
+    unsafe fn suspend_parked(&self) {
+        // SAFETY: caller's contract (each time round).
+        while unsafe { self.switch_out(Suspend::Park) } == Resume::CaptureStack {
+            self.record_stack();
+        }
+    }
+
+    /// One switch to the worker; returns why it resumed us.
+    ///
+    /// # Safety
+    /// As for [`Goroutine::suspend`].
+    unsafe fn switch_out(&self, why: Suspend) -> Resume {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
         // SAFETY: `y` was set by this goroutine on its first run and points
         // into its own stack, which we are running on (caller's contract).
-        unsafe { (*y).suspend(why) };
+        unsafe { (*y).suspend(why) }
+    }
+
+    /// Records this goroutine's stack, running on it (for
+    /// `capture_parked_stack`). Never inlined and touching no thread-local
+    /// of its own: it may run on a thread other than the goroutine's home
+    /// (`capture_parked_stack`'s contract says why that is sound).
+    #[inline(never)]
+    fn record_stack(&self) {
+        let stack = Box::new(Backtrace::force_capture());
+        // SAFETY: the capturer holds the goroutine (its contract) and reads
+        // `captured` only after this resume returns.
+        unsafe { *self.captured.get() = Some(stack) };
+    }
+
+    /// The stack of a parked goroutine: resumes it with
+    /// `Resume::CaptureStack` on the calling thread; it records its stack
+    /// and suspends again at once, still parked. `None` if it never ran.
+    ///
+    /// Only `record_stack` runs on the goroutine meanwhile: no user code,
+    /// and nothing that reads the goroutine's thread-bound state, so doing
+    /// it on a thread other than the goroutine's home cannot expose a
+    /// `!Send` value to that thread (docs/design.md, "Soundness first").
+    ///
+    /// # Safety
+    /// The goroutine is parked, and until this returns nothing can run,
+    /// wake or resume it (the caller has shown that nothing else runs: the
+    /// deadlock check's conditions), and the caller is a worker thread
+    /// outside any goroutine.
+    pub(crate) unsafe fn capture_parked_stack(&self) -> Option<Backtrace> {
+        debug_assert!(self.is_parked());
+        // SAFETY: nothing else touches the coroutine now (caller's contract).
+        let coro = unsafe { &mut *self.coroutine.get() }.as_mut()?;
+        let outer = current::set(self);
+        let r = coro.resume(Resume::CaptureStack);
+        current::set(outer);
+        debug_assert!(matches!(r, CoroutineResult::Yield(Suspend::Park)));
+        // SAFETY: the goroutine wrote it before suspending again.
+        unsafe { (*self.captured.get()).take() }.map(|b| *b)
     }
 
     /// After the goroutine suspended with `Park`: tries to move it from

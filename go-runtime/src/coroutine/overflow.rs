@@ -118,7 +118,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 g.stack_size(),
                 g.id(),
             );
-            let _ = report::write_created_by(&mut buf, g.parent(), site);
+            let _ = report::write_created_by(&mut buf, None, g.parent(), site);
             // SAFETY: write, abort and _exit are async-signal-safe.
             unsafe {
                 libc::write(2, buf.bytes.as_ptr().cast(), buf.len);

@@ -14,8 +14,8 @@ use std::time::Duration;
 use super::global::try_runtime;
 use super::threads;
 use crate::clock;
-use crate::coroutine::{Goroutine, WaitReason};
-use crate::report;
+use crate::coroutine::{GRef, Goroutine, WaitReason};
+use crate::report::{self, Frame, Traceback};
 
 /// What a goroutine is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,13 @@ pub struct GoroutineInfo {
     pub name: Option<String>,
     /// How long it has been waiting (about; `None` unless waiting).
     pub blocked_for: Option<Duration>,
+    /// The program's main goroutine (reports name no creator for it).
+    main: bool,
+    /// Its stack, top first, when the report captured it (the deadlock
+    /// report does: `deadlock_dump`).
+    stack: Option<Vec<Frame>>,
+    /// The function that spawned it, when its stack showed it.
+    creator: Option<String>,
 }
 
 impl GoroutineInfo {
@@ -65,12 +72,16 @@ impl GoroutineInfo {
             name: g.name().map(str::to_owned),
             blocked_for: matches!(state, GoroutineState::Waiting(_))
                 .then(|| Duration::from_millis(now_ms.saturating_sub(since))),
+            main: g.is_main(),
+            stack: None,
+            creator: None,
         }
     }
 }
 
-/// Go's dump format: `goroutine 7 [chan receive, 2 minutes]:` and where it
-/// was created.
+/// Go's dump format: `goroutine 7 [chan receive, 2 minutes]:`, its stack if
+/// it was captured, and where it was created (Go names no creator for the
+/// main goroutine).
 impl std::fmt::Display for GoroutineInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match self.state {
@@ -87,7 +98,18 @@ impl std::fmt::Display for GoroutineInfo {
             write!(f, ", {m} minute{}", if m == 1 { "" } else { "s" })?;
         }
         writeln!(f, "]:")?;
-        report::write_created_by(f, self.parent.unwrap_or(0), self.spawn_site)
+        if let Some(stack) = &self.stack {
+            report::write_frames(f, stack)?;
+        }
+        if self.main {
+            return Ok(());
+        }
+        report::write_created_by(
+            f,
+            self.creator.as_deref(),
+            self.parent.unwrap_or(0),
+            self.spawn_site,
+        )
     }
 }
 
@@ -132,9 +154,20 @@ pub fn goroutines() -> Vec<GoroutineInfo> {
 
 /// Go's dump of all goroutines, as text: one block per goroutine, separated
 /// by blank lines, then a count of the ones not listed.
-fn dump_text() -> String {
+pub(super) fn dump_text() -> String {
+    dump_text_except(0)
+}
+
+/// [`dump_text`] without goroutine `id` (0: none left out), for a panic
+/// report that has already printed that goroutine.
+pub(crate) fn dump_text_except(id: u64) -> String {
+    format_dump(goroutines().into_iter().filter(|g| g.id != id))
+}
+
+/// The dump of `infos`, then the count of goroutines not listed.
+fn format_dump(infos: impl Iterator<Item = GoroutineInfo>) -> String {
     let mut s = String::new();
-    for g in goroutines() {
+    for g in infos {
         let _ = writeln!(s, "{g}");
     }
     let unstarted = try_runtime().map_or(0, |rt| {
@@ -148,6 +181,48 @@ fn dump_text() -> String {
         let _ = writeln!(s, "({unstarted} more goroutines running or runnable)\n");
     }
     s
+}
+
+/// The dump of a confirmed deadlock: every goroutine with its stack.
+///
+/// Each stack is captured by resuming the goroutine briefly into a routine
+/// that records it (`Goroutine::capture_parked_stack`), here, on the
+/// reporting worker, whichever worker the goroutine calls home: in a
+/// confirmed deadlock every goroutine is parked for good and every other
+/// thread is parked in the runtime, so nothing else can touch them, and
+/// the capture runs no user code. (A dump of a running program, on SIGQUIT
+/// or `runtime::dump()`, cannot do this safely and shows no stacks.)
+///
+/// # Safety
+/// Called by the worker that confirmed the deadlock (`deadlock::check`),
+/// outside any goroutine, just before the process exits.
+unsafe fn deadlock_dump() -> String {
+    let Some(rt) = try_runtime() else { return String::new() };
+    let now = clock::coarse_now();
+    let mut gs: Vec<GRef> = Vec::new();
+    for i in 0..rt.num_started() {
+        if let Some(w) = rt.worker(i) {
+            gs.extend(w.registry.lock().refs());
+        }
+    }
+    gs.sort_by_key(|g| g.id());
+    let infos = gs.iter().map(|g| {
+        let mut info = GoroutineInfo::of(g, now);
+        // SAFETY: the goroutine is parked for good and nothing else runs
+        // (this function's contract).
+        let stack = unsafe { g.capture_parked_stack() };
+        let mut frames = stack.map(|b| report::user_frames(&b.to_string()));
+        if let Some(frames) = frames.as_mut() {
+            if info.main {
+                report::name_main_frame(frames);
+            } else {
+                info.creator = report::take_spawn_closure(frames, info.spawn_site);
+            }
+        }
+        info.stack = frames;
+        info
+    });
+    format_dump(infos)
 }
 
 /// Prints every goroutine to stderr in Go's format (what Go prints on
@@ -165,11 +240,31 @@ pub fn dump() {
 }
 
 /// Prints Go's deadlock report and exits with status 2 (docs/go-semantics.md, 58).
-pub(super) fn report_deadlock() -> ! {
-    let text = dump_text();
+///
+/// # Safety
+/// Called by the worker that confirmed the deadlock, outside any goroutine
+/// (`deadlock::check`).
+pub(super) unsafe fn report_deadlock() -> ! {
+    // Two idle workers may confirm the same deadlock at once: only the
+    // first reports (capturing stacks from two threads at once would resume
+    // one goroutine twice); the other waits for the exit. The swap's
+    // atomicity is all that is needed: Relaxed.
+    static REPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if REPORTING.swap(true, Ordering::Relaxed) {
+        loop {
+            std::thread::park();
+        }
+    }
+    // GOTRACEBACK=none: Go prints the fatal error line only.
+    let text = match report::traceback() {
+        Traceback::None => String::new(),
+        // SAFETY: called by the worker that confirmed the deadlock, outside
+        // any goroutine (our own contract, `deadlock::check`).
+        _ => format!("\n{}", unsafe { deadlock_dump() }),
+    };
     let _ = std::io::stdout().flush();
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "fatal error: all goroutines are asleep - deadlock!\n\n{text}");
+    let _ = write!(err, "fatal error: all goroutines are asleep - deadlock!\n{text}");
     let _ = err.flush();
     std::process::exit(2);
 }

@@ -41,6 +41,7 @@ use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+pub(crate) use self::dump::dump_text_except;
 pub use self::dump::{GoroutineInfo, GoroutineState, dump, goroutines};
 use self::global::{runtime, try_runtime};
 pub(crate) use self::latch::{Latch, VERDICT_MASK};
@@ -110,4 +111,10 @@ pub(crate) unsafe fn enable_migration() {
 /// Replaces sysmon's stall report.
 pub(crate) fn set_stall_hook(hook: Box<dyn Fn(&Stall) + Send + Sync + 'static>) {
     sysmon::set_hook(hook);
+}
+
+/// The process is printing a crash report and will exit: stop sysmon's
+/// stall reports (symbolizing a stack can take a while).
+pub(crate) fn begin_crash() {
+    sysmon::begin_crash();
 }

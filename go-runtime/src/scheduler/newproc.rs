@@ -32,6 +32,8 @@ pub(crate) struct SpawnOpts {
     pub(crate) stack_size: Option<usize>,
     /// The `unsafe` migration opt-in.
     pub(crate) migratable: bool,
+    /// The program's main goroutine (reports name no creator).
+    pub(crate) main: bool,
 }
 
 /// Creates a goroutine that will run `body`, and makes it runnable. Returns
@@ -63,6 +65,7 @@ pub(crate) fn spawn(opts: SpawnOpts, body: Body) -> io::Result<u64> {
         spawn_site: opts.site,
         name: opts.name,
         migratable: opts.migratable || rt.migrate_all.load(Ordering::Relaxed),
+        main: opts.main,
     };
     let recycled = w.and_then(|w| w.take_recycled());
     let g = Goroutine::new(recycled, spec, size, body);

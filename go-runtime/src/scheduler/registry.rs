@@ -70,6 +70,11 @@ impl Registry {
         }
     }
 
+    /// Step 4: a reference to each goroutine.
+    pub(super) fn refs(&self) -> Vec<GRef> {
+        self.slots.iter().flatten().cloned().collect()
+    }
+
     /// Number of entries.
     pub(super) fn len(&self) -> usize {
         self.slots.len() - self.free.len()

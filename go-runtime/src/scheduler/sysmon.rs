@@ -37,7 +37,7 @@
 //! `runtime::blocking` is for, and what migration mode lifts.
 
 use std::panic::Location;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
@@ -86,7 +86,19 @@ pub(super) fn set_hook(hook: Hook) {
     *HOOK.write() = Some(hook);
 }
 
+/// Set once the process is printing a crash report and about to exit: the
+/// report itself may take a while (symbolizing a stack), which is no stall.
+static CRASHING: AtomicBool = AtomicBool::new(false);
+
+/// Stops stall reports for good (the process is about to exit).
+pub(super) fn begin_crash() {
+    CRASHING.store(true, Ordering::Relaxed);
+}
+
 fn report(stall: &Stall) {
+    if CRASHING.load(Ordering::Relaxed) {
+        return;
+    }
     match &*HOOK.read() {
         Some(h) => h(stall),
         None => eprintln!(

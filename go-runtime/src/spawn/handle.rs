@@ -26,8 +26,21 @@ pub(super) struct Task<F, T> {
     packet: Packet<T>,
     /// The closure; taken by the one call of `Run::run`.
     f: UnsafeCell<Option<F>>,
-    /// Spawned by `WaitGroup::go`: a panic is reported as re-panicked.
-    repanicked: bool,
+    /// What becomes of a panic.
+    policy: PanicPolicy,
+}
+
+/// What becomes of a goroutine's panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PanicPolicy {
+    /// Handed to `join`; a crash if the handle is dropped first.
+    Join,
+    /// As `Join`, reported as `[recovered, repanicked]` (`WaitGroup::go`,
+    /// whose goroutines nobody joins).
+    Repanicked,
+    /// The main goroutine: a crash at once, with Go's report, even while
+    /// its handle waits (`go::run`, `#[go::main]`).
+    Crash,
 }
 
 // SAFETY: `f` is touched only by `Run::run`, called once, by the goroutine
@@ -55,14 +68,23 @@ where
             (Ok(_), Err(p)) => Err(p),
             (r, _) => r,
         };
-        self.packet.complete(result, self.repanicked);
+        // A deferred call that panicked while unwinding replaced the panic
+        // (`coroutine/panics.rs`): the last panic is the outcome.
+        let result = result.map_err(|p| coroutine::take_replacement().unwrap_or(p));
+        if self.policy == PanicPolicy::Crash
+            && let Err(p) = &result
+        {
+            let info = CrashInfo::current(false).expect("a goroutine reports its own panic");
+            crash(p.as_ref(), &info);
+        }
+        self.packet.complete(result, self.policy == PanicPolicy::Repanicked);
     }
 }
 
 impl<F, T> Task<F, T> {
-    /// A task that runs `f`; `repanicked` for `WaitGroup::go`'s crash text.
-    pub(super) fn new(f: F, repanicked: bool) -> Arc<Self> {
-        Arc::new(Task { packet: Packet::new(), f: UnsafeCell::new(Some(f)), repanicked })
+    /// A task that runs `f`; `policy` says what becomes of a panic.
+    pub(super) fn new(f: F, policy: PanicPolicy) -> Arc<Self> {
+        Arc::new(Task { packet: Packet::new(), f: UnsafeCell::new(Some(f)), policy })
     }
 }
 
@@ -207,6 +229,25 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(h.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T> {
+        self.wait_result()
+    }
+
+    /// `join`, and on a panic also where it happened (`file:line:col`), for
+    /// the report of a failing `#[go::test]`.
+    pub(crate) fn join_with_site(
+        self,
+    ) -> std::result::Result<T, (Box<dyn std::any::Any + Send>, Option<String>)> {
+        let result = self.wait_result();
+        result.map_err(|payload| {
+            // SAFETY: `DONE` is set (`wait_result` returned) and the handle
+            // is alive: `crash` is ours.
+            let info = unsafe { (*self.task.packet().crash.get()).take() };
+            (payload, info.and_then(|i| i.panic_site().map(str::to_owned)))
+        })
+    }
+
+    /// Waits for `DONE` and takes the result.
+    fn wait_result(&self) -> Result<T> {
         let p = self.task.packet();
         // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
         if p.state.load(Ordering::Acquire) & DONE == 0 {

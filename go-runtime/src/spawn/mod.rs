@@ -9,6 +9,7 @@ use std::io;
 use std::panic::Location;
 
 pub use self::handle::JoinHandle;
+pub(crate) use self::handle::PanicPolicy;
 use self::handle::Task;
 use crate::scheduler::{self, SpawnOpts};
 
@@ -138,26 +139,27 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.spawn_at(f, Location::caller(), false)
+        self.spawn_at(f, Location::caller(), PanicPolicy::Join)
     }
 
-    /// `spawn`, with the spawn site given, and `WaitGroup::go`'s crash text.
+    /// `spawn`, with the spawn site given, and what becomes of a panic.
     pub(crate) fn spawn_at<F, T>(
         self,
         f: F,
         site: &'static Location<'static>,
-        repanicked: bool,
+        policy: PanicPolicy,
     ) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let task = Task::new(f, repanicked);
+        let task = Task::new(f, policy);
         let opts = SpawnOpts {
             site,
             name: self.name.map(String::into_boxed_str),
             stack_size: self.stack_size,
             migratable: self.migratable,
+            main: policy == PanicPolicy::Crash,
         };
         let id = scheduler::spawn(opts, task.clone())?;
         Ok(JoinHandle::new(task, id))
@@ -218,7 +220,7 @@ where
     T: Send + 'static,
 {
     let site = Location::caller();
-    match Builder::new().spawn_at(f, site, false) {
+    match Builder::new().spawn_at(f, site, PanicPolicy::Join) {
         Ok(h) => h,
         Err(e) => panic!("{e}"),
     }

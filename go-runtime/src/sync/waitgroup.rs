@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 
 use crate::coroutine::WaitReason;
 use crate::scheduler::Latch;
-use crate::spawn::Builder;
+use crate::spawn::{Builder, PanicPolicy};
 
 /// Waits for a collection of goroutines to finish (Go's `sync.WaitGroup`).
 ///
@@ -191,7 +191,7 @@ impl WaitGroup {
                 wg.done();
             },
             Location::caller(),
-            true,
+            PanicPolicy::Repanicked,
         );
         if let Err(e) = spawned {
             self.done();
