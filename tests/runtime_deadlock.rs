@@ -153,8 +153,101 @@ fn sigquit_prints_the_dump() {
     let out = child.wait_with_output().unwrap();
     let (_, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.starts_with("SIGQUIT: quit\n\ngoroutine 1 [chan receive]:\n"), "{stderr}");
-    assert!(stderr.contains("[chan send]:\ncreated by go::spawn in goroutine 1\n"), "{stderr}");
+    assert!(
+        stderr.starts_with("SIGQUIT: quit\n\ngoroutine 1 [chan receive]:\ndeadlock::sigquit()\n\t"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("[chan send]:\ndeadlock::sigquit::{{closure}}()\n\t./examples/deadlock.rs:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("created by go::spawn in goroutine 1\n"), "{stderr}");
+}
+
+/// Dumps of a running program capture the stacks of parked goroutines
+/// while they are being woken: every wake-up that lands during a capture is
+/// handed on, none is lost (a lost one hangs the child, which the timeout
+/// reports).
+#[test]
+fn dumps_while_goroutines_wake_lose_no_wake_up() {
+    const NAME: &str = "dumps_while_goroutines_wake_lose_no_wake_up";
+    if common::is_child(NAME) {
+        let _w = common::watchdog(Duration::from_secs(60), "goroutines woken during dumps");
+        go::run(|| {
+            let total = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let wg = go::sync::WaitGroup::new();
+            for _ in 0..50 {
+                let (ping, pong) = (go::chan::Chan::<u64>::new(0), go::chan::Chan::<u64>::new(0));
+                let (p2, q2) = (ping.clone(), pong.clone());
+                wg.go(move || {
+                    for v in &p2 {
+                        q2.send(v + 1);
+                    }
+                });
+                let total = total.clone();
+                wg.go(move || {
+                    for i in 0..400 {
+                        ping.send(i);
+                        total.fetch_add(pong.recv().unwrap(), std::sync::atomic::Ordering::Relaxed);
+                    }
+                    ping.close();
+                });
+            }
+            // Plain threads wake goroutines at any moment, from outside the
+            // workers, while dumps capture their stacks from a goroutine
+            // and from a thread.
+            let mut threads = Vec::new();
+            for _ in 0..4 {
+                let (ping, pong) = (go::chan::Chan::<u64>::new(0), go::chan::Chan::<u64>::new(0));
+                let (p2, q2) = (ping.clone(), pong.clone());
+                wg.go(move || {
+                    for v in &p2 {
+                        q2.send(v);
+                    }
+                });
+                threads.push(std::thread::spawn(move || {
+                    for i in 0..2000 {
+                        ping.send(i);
+                        assert_eq!(pong.recv(), Some(i));
+                    }
+                    ping.close();
+                }));
+            }
+            let dumper = go::spawn(|| {
+                for _ in 0..30 {
+                    go::runtime::dump();
+                    go::time::sleep(go::time::MILLISECOND);
+                }
+            });
+            let thread_dumper = std::thread::spawn(|| {
+                for _ in 0..30 {
+                    go::runtime::dump();
+                }
+            });
+            for t in threads {
+                t.join().unwrap();
+            }
+            thread_dumper.join().unwrap();
+            wg.wait();
+            dumper.join().unwrap();
+            // Each of the 50 pairs sums 1..=400.
+            println!("total {}", total.load(std::sync::atomic::Ordering::Relaxed));
+        });
+        return;
+    }
+    for procs in ["1", "2"] {
+        let out = common::run_child(NAME, &[("GOMAXPROCS", procs)]);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "GOMAXPROCS={procs}: {}",
+            &stderr[stderr.len().saturating_sub(2000)..]
+        );
+        assert!(stdout.contains(&format!("total {}", 50 * 400 * 401 / 2)), "{stdout}");
+        assert!(stderr.contains("[chan receive]:\nruntime_deadlock::"), "dumps show stacks");
+    }
 }
 
 /// Waits until `goroutines()` shows goroutine `id` in `state`.

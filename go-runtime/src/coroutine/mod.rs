@@ -67,7 +67,7 @@ pub(crate) enum Resume {
     /// To run it.
     Run,
     /// Only to record its stack, for a report: a parked goroutine records
-    /// it and suspends again at once (`Goroutine::capture_parked_stack`).
+    /// it and suspends again at once (`Goroutine::capture_stack`).
     CaptureStack,
 }
 
@@ -94,6 +94,11 @@ const RUNNING: u8 = 1;
 const PARKED: u8 = 2;
 /// Running, and an `unpark` came in: its next `park` returns at once.
 const NOTIFIED: u8 = 3;
+/// Parked, and held by a report that is recording its stack
+/// (`capture_stack`); an `unpark` now is left for the capturer to act on.
+const CAPTURING: u8 = 4;
+/// `CAPTURING`, and an `unpark` came in: the capturer queues it when done.
+const CAPTURE_NOTIFIED: u8 = 5;
 
 /// `home` before the goroutine first ran: any worker may run it.
 pub(crate) const NO_HOME: u32 = u32::MAX;
@@ -278,7 +283,7 @@ impl Goroutine {
     pub(crate) fn is_parked(&self) -> bool {
         // Acquire pairs with the AcqRel CAS in `commit_park`: a reader
         // that sees PARKED sees the wait reason stored before it.
-        self.state.load(Ordering::Acquire) == PARKED
+        matches!(self.state.load(Ordering::Acquire), PARKED | CAPTURING | CAPTURE_NOTIFIED)
     }
 
     /// Whether it is running on a worker now (a hint).
@@ -458,10 +463,10 @@ impl Goroutine {
         unsafe { (*y).suspend(why) }
     }
 
-    /// Records this goroutine's stack, running on it (for
-    /// `capture_parked_stack`). Never inlined and touching no thread-local
-    /// of its own: it may run on a thread other than the goroutine's home
-    /// (`capture_parked_stack`'s contract says why that is sound).
+    /// Records this goroutine's stack, running on it (for `capture_stack`).
+    /// Never inlined and touching no thread-local of its own: it may run on
+    /// a thread other than the goroutine's home (`capture_stack` says why
+    /// that is sound).
     #[inline(never)]
     fn record_stack(&self) {
         let stack = Box::new(Backtrace::force_capture());
@@ -470,30 +475,49 @@ impl Goroutine {
         unsafe { *self.captured.get() = Some(stack) };
     }
 
-    /// The stack of a parked goroutine: resumes it with
-    /// `Resume::CaptureStack` on the calling thread; it records its stack
-    /// and suspends again at once, still parked. `None` if it never ran.
+    /// The stack of a parked goroutine, recorded by the goroutine itself:
+    /// the caller takes hold of it (`PARKED -> CAPTURING`), resumes it with
+    /// `Resume::CaptureStack` on the calling thread, where it records its
+    /// stack and suspends again at once, and lets it go (`CAPTURING ->
+    /// PARKED`). Returns `None` if the goroutine was not parked (running,
+    /// runnable, or held by another capture) or never ran; else its stack,
+    /// and whether an `unpark` came in meanwhile: then it is `RUNNABLE` and
+    /// the caller must queue it, as that waker would have.
     ///
     /// Only `record_stack` runs on the goroutine meanwhile: no user code,
-    /// and nothing that reads the goroutine's thread-bound state, so doing
-    /// it on a thread other than the goroutine's home cannot expose a
-    /// `!Send` value to that thread (docs/design.md, "Soundness first").
-    ///
-    /// # Safety
-    /// The goroutine is parked, and until this returns nothing can run,
-    /// wake or resume it (the caller has shown that nothing else runs: the
-    /// deadlock check's conditions), and the caller is a worker thread
-    /// outside any goroutine.
-    pub(crate) unsafe fn capture_parked_stack(&self) -> Option<Backtrace> {
-        debug_assert!(self.is_parked());
-        // SAFETY: nothing else touches the coroutine now (caller's contract).
-        let coro = unsafe { &mut *self.coroutine.get() }.as_mut()?;
-        let outer = current::set(self);
-        let r = coro.resume(Resume::CaptureStack);
-        current::set(outer);
-        debug_assert!(matches!(r, CoroutineResult::Yield(Suspend::Park)));
-        // SAFETY: the goroutine wrote it before suspending again.
-        unsafe { (*self.captured.get()).take() }.map(|b| *b)
+    /// and nothing that reads the goroutine's thread-bound state, so it
+    /// may run on any thread (README, "Capturing a parked goroutine's
+    /// stack"). The `CAPTURING` state keeps every waker and worker away.
+    /// (The goroutine itself, running, can never hold it: calling this on
+    /// oneself returns `None`.)
+    pub(crate) fn capture_stack(&self) -> Option<(Option<Backtrace>, bool)> {
+        // Acquire pairs with the Release of `commit_park`: we see the
+        // goroutine's stack as its worker left it.
+        self.state.compare_exchange(PARKED, CAPTURING, Ordering::AcqRel, Ordering::Relaxed).ok()?;
+        // SAFETY: `CAPTURING` makes us the only holder: nobody queues,
+        // resumes or frees the coroutine until we leave that state.
+        let coro = unsafe { &mut *self.coroutine.get() };
+        let stack = coro.as_mut().and_then(|coro| {
+            let outer = current::set(self);
+            let r = coro.resume(Resume::CaptureStack);
+            current::set(outer);
+            debug_assert!(matches!(r, CoroutineResult::Yield(Suspend::Park)));
+            // SAFETY: the goroutine wrote it before suspending again.
+            unsafe { (*self.captured.get()).take() }.map(|b| *b)
+        });
+        // Release pairs with the Acquire of the next `unpark` (or, below,
+        // with the queue that hands it to its worker): whoever resumes it
+        // next sees its stack as the capture left it.
+        let woken = self
+            .state
+            .compare_exchange(CAPTURING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err();
+        if woken {
+            debug_assert_eq!(self.state.load(Ordering::Relaxed), CAPTURE_NOTIFIED);
+            // Relaxed: the queue push that follows (the caller's) publishes.
+            self.state.store(RUNNABLE, Ordering::Relaxed);
+        }
+        Some((stack, woken))
     }
 
     /// After the goroutine suspended with `Park`: tries to move it from
@@ -531,6 +555,8 @@ impl Goroutine {
             let next = match s {
                 RUNNING => NOTIFIED,
                 PARKED => RUNNABLE,
+                // A capturer holds it: it queues it when done.
+                CAPTURING => CAPTURE_NOTIFIED,
                 _ => return false,
             };
             // Acquire pairs with the Release in `commit_park`.

@@ -118,8 +118,5 @@ pub(super) fn check(rt: &Runtime) {
     if quiet(rt) != Some(before) || !all_blocked_for_good(rt) || !threads_accounted(rt) {
         return;
     }
-    // SAFETY: the conditions above hold: every goroutine is parked for good
-    // and every other thread is parked in the runtime; we are the idle
-    // worker that checked, outside any goroutine (`Worker::search`).
-    unsafe { dump::report_deadlock() };
+    dump::report_deadlock();
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::global::try_runtime;
-use super::threads;
+use super::{park, threads};
 use crate::clock;
 use crate::coroutine::{GRef, Goroutine, WaitReason};
 use crate::report::{self, Frame, Traceback};
@@ -161,11 +161,55 @@ pub(super) fn dump_text() -> String {
 /// [`dump_text`] without goroutine `id` (0: none left out), for a panic
 /// report that has already printed that goroutine.
 pub(crate) fn dump_text_except(id: u64) -> String {
-    format_dump(goroutines().into_iter().filter(|g| g.id != id))
+    format_dump(with_stacks(id))
+}
+
+/// Stacks captured in one dump at the most: capturing and symbolizing
+/// takes about a millisecond each, and a dump of a million goroutines
+/// would take many minutes. The rest are listed without a stack.
+const MAX_STACKS: usize = 1000;
+
+/// Every goroutine in the registries but `except`, by id, each parked one
+/// with its stack: captured by resuming it briefly into a routine that
+/// records it (`Goroutine::capture_stack`, whose `CAPTURING` state keeps
+/// wakers and workers away meanwhile). A goroutine woken during its
+/// capture is queued here, as its waker would have done.
+fn with_stacks(except: u64) -> Vec<GoroutineInfo> {
+    let Some(rt) = try_runtime() else { return Vec::new() };
+    let now = clock::coarse_now();
+    let mut gs: Vec<GRef> = Vec::new();
+    for i in 0..rt.num_started() {
+        if let Some(w) = rt.worker(i) {
+            gs.extend(w.registry.lock().refs());
+        }
+    }
+    gs.retain(|g| g.id() != except);
+    gs.sort_by_key(|g| g.id());
+    let mut infos = Vec::with_capacity(gs.len());
+    for (n, g) in gs.into_iter().enumerate() {
+        let mut info = GoroutineInfo::of(&g, now);
+        let captured = if n < MAX_STACKS { g.capture_stack() } else { None };
+        if let Some((stack, woken)) = captured {
+            let mut frames = stack.map(|b| report::user_frames(&b.to_string()));
+            if let Some(frames) = frames.as_mut() {
+                if info.main {
+                    report::name_main_frame(frames);
+                } else {
+                    info.creator = report::take_spawn_closure(frames, info.spawn_site);
+                }
+            }
+            info.stack = frames;
+            if woken {
+                park::ready(g);
+            }
+        }
+        infos.push(info);
+    }
+    infos
 }
 
 /// The dump of `infos`, then the count of goroutines not listed.
-fn format_dump(infos: impl Iterator<Item = GoroutineInfo>) -> String {
+fn format_dump(infos: Vec<GoroutineInfo>) -> String {
     let mut s = String::new();
     for g in infos {
         let _ = writeln!(s, "{g}");
@@ -183,55 +227,16 @@ fn format_dump(infos: impl Iterator<Item = GoroutineInfo>) -> String {
     s
 }
 
-/// The dump of a confirmed deadlock: every goroutine with its stack.
-///
-/// Each stack is captured by resuming the goroutine briefly into a routine
-/// that records it (`Goroutine::capture_parked_stack`), here, on the
-/// reporting worker, whichever worker the goroutine calls home: in a
-/// confirmed deadlock every goroutine is parked for good and every other
-/// thread is parked in the runtime, so nothing else can touch them, and
-/// the capture runs no user code. (A dump of a running program, on SIGQUIT
-/// or `runtime::dump()`, cannot do this safely and shows no stacks.)
-///
-/// # Safety
-/// Called by the worker that confirmed the deadlock (`deadlock::check`),
-/// outside any goroutine, just before the process exits.
-unsafe fn deadlock_dump() -> String {
-    let Some(rt) = try_runtime() else { return String::new() };
-    let now = clock::coarse_now();
-    let mut gs: Vec<GRef> = Vec::new();
-    for i in 0..rt.num_started() {
-        if let Some(w) = rt.worker(i) {
-            gs.extend(w.registry.lock().refs());
-        }
-    }
-    gs.sort_by_key(|g| g.id());
-    let infos = gs.iter().map(|g| {
-        let mut info = GoroutineInfo::of(g, now);
-        // SAFETY: the goroutine is parked for good and nothing else runs
-        // (this function's contract).
-        let stack = unsafe { g.capture_parked_stack() };
-        let mut frames = stack.map(|b| report::user_frames(&b.to_string()));
-        if let Some(frames) = frames.as_mut() {
-            if info.main {
-                report::name_main_frame(frames);
-            } else {
-                info.creator = report::take_spawn_closure(frames, info.spawn_site);
-            }
-        }
-        info.stack = frames;
-        info
-    });
-    format_dump(infos)
-}
-
-/// Prints every goroutine to stderr in Go's format (what Go prints on
-/// SIGQUIT or a deadlock).
+/// Prints every goroutine that has blocked at least once to stderr in Go's
+/// format (what Go prints on SIGQUIT or a deadlock): its state, its stack
+/// (the program's own frames, each with its `file:line` when the binary has
+/// debug info) and who created it. Stacks are recorded by the goroutines
+/// themselves, each resumed briefly (at most 1,000 per dump).
 ///
 /// # Example
 /// ```
 /// let h = go::spawn(|| go::time::sleep(go::time::MILLISECOND * 20));
-/// go::runtime::dump(); // "goroutine N [sleep]:" and where it was created
+/// go::runtime::dump(); // "goroutine N [sleep]:", its frames, its creator
 /// h.join().unwrap();
 /// ```
 pub fn dump() {
@@ -240,15 +245,10 @@ pub fn dump() {
 }
 
 /// Prints Go's deadlock report and exits with status 2 (docs/go-semantics.md, 58).
-///
-/// # Safety
-/// Called by the worker that confirmed the deadlock, outside any goroutine
-/// (`deadlock::check`).
-pub(super) unsafe fn report_deadlock() -> ! {
+pub(super) fn report_deadlock() -> ! {
     // Two idle workers may confirm the same deadlock at once: only the
-    // first reports (capturing stacks from two threads at once would resume
-    // one goroutine twice); the other waits for the exit. The swap's
-    // atomicity is all that is needed: Relaxed.
+    // first reports; the other waits for the exit. The swap's atomicity is
+    // all that is needed: Relaxed.
     static REPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if REPORTING.swap(true, Ordering::Relaxed) {
         loop {
@@ -258,9 +258,7 @@ pub(super) unsafe fn report_deadlock() -> ! {
     // GOTRACEBACK=none: Go prints the fatal error line only.
     let text = match report::traceback() {
         Traceback::None => String::new(),
-        // SAFETY: called by the worker that confirmed the deadlock, outside
-        // any goroutine (our own contract, `deadlock::check`).
-        _ => format!("\n{}", unsafe { deadlock_dump() }),
+        _ => format!("\n{}", dump_text()),
     };
     let _ = std::io::stdout().flush();
     let mut err = std::io::stderr().lock();
