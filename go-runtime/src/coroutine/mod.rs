@@ -429,44 +429,25 @@ impl Goroutine {
     /// # Safety
     /// The caller runs on this goroutine's own stack.
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
-        if why == Suspend::Park {
-            // SAFETY: caller's contract.
-            unsafe { self.suspend_parked() };
-            return;
-        }
-        // SAFETY: caller's contract.
-        let _run = unsafe { self.switch_out(why) };
-        debug_assert_eq!(_run, Resume::Run, "only a parked goroutine is captured");
-    }
-
-    /// Suspends with `Park` until resumed to run; a resume to capture the
-    /// stack records it and suspends again.
-    ///
-    /// # Safety
-    /// As for [`Goroutine::suspend`].
-    unsafe fn suspend_parked(&self) {
-        // SAFETY: caller's contract (each time round).
-        while unsafe { self.switch_out(Suspend::Park) } == Resume::CaptureStack {
-            self.record_stack();
-        }
-    }
-
-    /// One switch to the worker; returns why it resumed us.
-    ///
-    /// # Safety
-    /// As for [`Goroutine::suspend`].
-    unsafe fn switch_out(&self, why: Suspend) -> Resume {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
         // SAFETY: `y` was set by this goroutine on its first run and points
         // into its own stack, which we are running on (caller's contract).
-        unsafe { (*y).suspend(why) }
+        let mut resumed = unsafe { (*y).suspend(why) };
+        // A capture resumed us only to record the stack (only a parked
+        // goroutine is captured): do that and suspend again, still parked.
+        while resumed == Resume::CaptureStack {
+            self.record_stack();
+            // SAFETY: as above.
+            resumed = unsafe { (*y).suspend(Suspend::Park) };
+        }
     }
 
     /// Records this goroutine's stack, running on it (for `capture_stack`).
     /// Never inlined and touching no thread-local of its own: it may run on
     /// a thread other than the goroutine's home (`capture_stack` says why
     /// that is sound).
+    #[cold]
     #[inline(never)]
     fn record_stack(&self) {
         let stack = Box::new(Backtrace::force_capture());

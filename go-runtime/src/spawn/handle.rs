@@ -118,8 +118,9 @@ pub(super) struct Packet<T> {
     state: AtomicU8,
     /// The goroutine's outcome.
     result: UnsafeCell<Option<Result<T>>>,
-    /// Where a panic came from, for the crash report.
-    crash: UnsafeCell<Option<CrashInfo>>,
+    /// Where a panic came from, for the crash report; boxed, so that a
+    /// goroutine that does not panic carries one pointer for it.
+    crash: UnsafeCell<Option<Box<CrashInfo>>>,
     /// What the handle waits on in `join`; boxed, so that a goroutine that
     /// is never waited for carries one pointer for it, not a whole latch.
     joiner: UnsafeCell<Option<Box<Latch>>>,
@@ -148,7 +149,7 @@ impl<T> Packet<T> {
         // SAFETY: before `DONE` only the goroutine touches `result`/`crash`.
         unsafe {
             if panicked {
-                *self.crash.get() = CrashInfo::current(repanicked);
+                *self.crash.get() = CrashInfo::current(repanicked).map(Box::new);
             }
             *self.result.get() = Some(result);
         }
