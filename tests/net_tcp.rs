@@ -1,6 +1,5 @@
-//! go::net: sockets whose blocking calls park only the goroutine (issue
-//! #8). Every test runs under a watchdog, and CI runs them at GOMAXPROCS=1
-//! too.
+//! go::net: sockets whose blocking calls park only the goroutine. Every
+//! test runs under a watchdog, and CI runs them at GOMAXPROCS=1 too.
 
 mod common;
 
@@ -297,4 +296,117 @@ fn copy_proxies_a_megabyte_both_ways() {
     (&*c).write_all(&data).unwrap();
     c.shutdown(std::net::Shutdown::Write).unwrap();
     assert_eq!(fnv(&back.join().unwrap()), fnv(&data));
+}
+
+/// Runs `name`'s child body at GOMAXPROCS 1, 2 and 4 (in child processes)
+/// and checks it printed `done`.
+fn at_each_gomaxprocs(name: &str) {
+    for procs in ["1", "2", "4"] {
+        let out = common::run_child(name, &[("GOMAXPROCS", procs)]);
+        let (stdout, stderr) = common::texts(&out);
+        assert!(out.status.success(), "GOMAXPROCS={procs}: {stderr}");
+        assert!(stdout.contains("done"), "GOMAXPROCS={procs}: {stdout}");
+    }
+}
+
+/// Several goroutines in `accept` on one listener (Go serialises them on
+/// the descriptor's read lock): every connection is accepted and every
+/// acceptor returns when the deadline releases them.
+#[test]
+fn eight_acceptors_on_one_listener_all_complete() {
+    const NAME: &str = "eight_acceptors_on_one_listener_all_complete";
+    if !common::is_child(NAME) {
+        return at_each_gomaxprocs(NAME);
+    }
+    let _w = watchdog(Duration::from_secs(60), "8 acceptors x 1000 connections");
+    const CONNS: usize = 1000;
+    let ln = Arc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+    let addr = ln.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let wg = WaitGroup::new();
+    for _ in 0..8 {
+        let (ln, accepted) = (ln.clone(), accepted.clone());
+        wg.go(move || {
+            loop {
+                match ln.accept() {
+                    Ok((mut conn, _)) => {
+                        let mut b = [0u8; 1];
+                        conn.read_exact(&mut b).unwrap();
+                        accepted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::TimedOut);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    let clients = WaitGroup::new();
+    for _ in 0..CONNS {
+        clients.go(move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.write_all(b"x").unwrap();
+        });
+    }
+    clients.wait();
+    while accepted.load(Ordering::SeqCst) < CONNS {
+        go::time::sleep(go::time::MILLISECOND);
+    }
+    // Every acceptor is now parked in `accept`: the deadline must reach all.
+    ln.set_deadline(Some(Instant::now()));
+    wg.wait();
+    assert_eq!(accepted.load(Ordering::SeqCst), CONNS);
+    println!("done");
+}
+
+/// Several goroutines in `recv_from` on one UDP socket: every datagram is
+/// received once, and every receiver returns when the deadline releases
+/// them.
+#[test]
+fn eight_receivers_on_one_udp_socket_all_complete() {
+    const NAME: &str = "eight_receivers_on_one_udp_socket_all_complete";
+    if !common::is_child(NAME) {
+        return at_each_gomaxprocs(NAME);
+    }
+    let _w = watchdog(Duration::from_secs(60), "8 receivers x 10000 datagrams");
+    const DATAGRAMS: usize = 10_000;
+    let sock = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+    let to = sock.local_addr().unwrap();
+    let received = Arc::new(AtomicUsize::new(0));
+    let wg = WaitGroup::new();
+    for _ in 0..8 {
+        let (sock, received) = (sock.clone(), received.clone());
+        wg.go(move || {
+            let mut buf = [0u8; 64];
+            loop {
+                match sock.recv_from(&mut buf) {
+                    Ok((n, _)) => {
+                        assert_eq!(n, 8);
+                        received.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::TimedOut);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..DATAGRAMS {
+        // At most 64 in flight, so that the kernel never drops one for a
+        // full receive buffer.
+        while i - received.load(Ordering::SeqCst) >= 64 {
+            go::runtime::gosched();
+        }
+        tx.send_to(&(i as u64).to_le_bytes(), to).unwrap();
+    }
+    while received.load(Ordering::SeqCst) < DATAGRAMS {
+        go::time::sleep(go::time::MILLISECOND);
+    }
+    sock.set_read_deadline(Some(Instant::now()));
+    wg.wait();
+    assert_eq!(received.load(Ordering::SeqCst), DATAGRAMS);
+    println!("done");
 }

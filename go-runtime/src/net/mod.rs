@@ -33,9 +33,11 @@ mod tcp;
 mod udp;
 
 use std::io;
+use std::os::fd::RawFd;
 use std::time::Instant;
 
-use crate::scheduler::{Dir, PollDesc};
+use crate::scheduler::{self, Dir, PollDesc};
+use crate::sync::{Mutex, MutexGuard};
 
 pub use self::tcp::{Incoming, TcpListener, TcpStream, copy};
 pub use self::udp::UdpSocket;
@@ -77,8 +79,65 @@ impl Deadlines {
     }
 }
 
+/// What every socket keeps beside its descriptor: its readiness, its
+/// deadlines, and a turn per direction (Go's `fdMutex`).
+///
+/// A `PollDesc` holds one waiter per direction (`scheduler/netpoll.rs`), and
+/// one readiness edge wakes that one waiter. So callers of one direction
+/// take turns here, FIFO, and only the one whose turn it is waits on the
+/// `PollDesc`: two goroutines in `accept` on one listener, or in
+/// `recv_from` on one UDP socket, both complete.
+#[derive(Debug)]
+struct Sock {
+    /// Its readiness.
+    pd: &'static PollDesc,
+    /// Read and write deadlines.
+    deadlines: Deadlines,
+    /// Held by the caller reading (accepting, receiving) now.
+    read_turn: Mutex<()>,
+    /// Held by the caller writing (connecting, sending) now.
+    write_turn: Mutex<()>,
+}
+
+impl Sock {
+    /// Registers the non-blocking descriptor `fd` with the netpoller.
+    fn register(fd: RawFd) -> io::Result<Sock> {
+        Ok(Sock {
+            pd: scheduler::poll_register(fd)?,
+            deadlines: Deadlines::default(),
+            read_turn: Mutex::new(()),
+            write_turn: Mutex::new(()),
+        })
+    }
+
+    /// Waits for the turn of `dir`.
+    fn turn(&self, dir: Dir) -> MutexGuard<'_, ()> {
+        match dir {
+            Dir::Read => self.read_turn.lock(),
+            Dir::Write => self.write_turn.lock(),
+        }
+    }
+
+    /// Runs the non-blocking `op` in the turn of `dir` (see [`io_loop`]).
+    fn io<T>(&self, dir: Dir, op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        let _turn = self.turn(dir);
+        io_loop(self.pd, dir, &self.deadlines, op)
+    }
+
+    /// Sets deadlines (`None`: leave it) and wakes the waiters to look.
+    fn set_deadlines(&self, read: Option<Option<Instant>>, write: Option<Option<Instant>>) {
+        self.deadlines.set(self.pd, read, write);
+    }
+
+    /// Forgets `fd`, about to be closed.
+    fn deregister(&self, fd: RawFd) {
+        scheduler::poll_deregister(fd, self.pd);
+    }
+}
+
 /// Runs the non-blocking `op` until it does not return `WouldBlock`,
 /// waiting on `pd` for readiness in `dir` in between, within the deadline.
+/// The caller holds the turn of `dir` ([`Sock`]).
 fn io_loop<T>(
     pd: &PollDesc,
     dir: Dir,

@@ -5,9 +5,8 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::Instant;
 
-use super::{Deadlines, io_loop};
-use crate::scheduler::{self, Dir, PollDesc};
-use crate::sync::Mutex;
+use super::{Sock, io_loop};
+use crate::scheduler::Dir;
 
 /// A TCP server socket (Go's `net.Listener` from `net.Listen("tcp", ...)`);
 /// `accept` parks only the calling goroutine.
@@ -21,10 +20,8 @@ use crate::sync::Mutex;
 pub struct TcpListener {
     /// The socket, non-blocking.
     inner: std::net::TcpListener,
-    /// Its readiness.
-    pd: &'static PollDesc,
-    /// The accept deadline.
-    deadlines: Deadlines,
+    /// Its readiness, accept deadline and turns.
+    sock: Sock,
 }
 
 /// A TCP connection (Go's `net.Conn`). Reads and writes park only the
@@ -51,14 +48,8 @@ pub struct TcpListener {
 pub struct TcpStream {
     /// The socket, non-blocking.
     inner: std::net::TcpStream,
-    /// Its readiness.
-    pd: &'static PollDesc,
-    /// Read and write deadlines.
-    deadlines: Deadlines,
-    /// Serialises reads (one waiter per direction, `poll.rs`).
-    reading: Mutex<()>,
-    /// Serialises writes.
-    writing: Mutex<()>,
+    /// Its readiness, deadlines and turns.
+    sock: Sock,
 }
 
 impl TcpListener {
@@ -80,8 +71,8 @@ impl TcpListener {
         // SAFETY: `listen` on our own listening socket.
         unsafe { libc::listen(inner.as_raw_fd(), max_backlog()) };
         inner.set_nonblocking(true)?;
-        let pd = scheduler::poll_register(inner.as_raw_fd())?;
-        Ok(TcpListener { inner, pd, deadlines: Deadlines::default() })
+        let sock = Sock::register(inner.as_raw_fd())?;
+        Ok(TcpListener { inner, sock })
     }
 
     /// Waits for a connection (Go's `Accept`).
@@ -99,7 +90,7 @@ impl TcpListener {
     /// # drop(s);
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (s, peer) = io_loop(self.pd, Dir::Read, &self.deadlines, || self.inner.accept())?;
+        let (s, peer) = self.sock.io(Dir::Read, || self.inner.accept())?;
         Ok((TcpStream::from_std_connected(s)?, peer))
     }
 
@@ -142,13 +133,13 @@ impl TcpListener {
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, Some(t), None);
+        self.sock.set_deadlines(Some(t), None);
     }
 }
 
 impl Drop for TcpListener {
     fn drop(&mut self) {
-        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
+        self.sock.deregister(self.inner.as_raw_fd());
     }
 }
 
@@ -252,31 +243,23 @@ impl TcpStream {
                 return Err(e);
             }
             // Writable means connected (or failed: SO_ERROR says which).
-            io_loop(stream.pd, Dir::Write, &stream.deadlines, || {
-                match stream.inner.take_error()? {
-                    Some(e) => Err(e),
-                    None => match stream.inner.peer_addr() {
-                        Ok(_) => Ok(()),
-                        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                            Err(io::ErrorKind::WouldBlock.into())
-                        }
-                        Err(e) => Err(e),
-                    },
-                }
+            stream.sock.io(Dir::Write, || match stream.inner.take_error()? {
+                Some(e) => Err(e),
+                None => match stream.inner.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                },
             })?;
         }
         Ok(stream)
     }
 
     fn from_std(inner: std::net::TcpStream) -> io::Result<TcpStream> {
-        let pd = scheduler::poll_register(inner.as_raw_fd())?;
-        Ok(TcpStream {
-            inner,
-            pd,
-            deadlines: Deadlines::default(),
-            reading: Mutex::new(()),
-            writing: Mutex::new(()),
-        })
+        let sock = Sock::register(inner.as_raw_fd())?;
+        Ok(TcpStream { inner, sock })
     }
 
     fn from_std_connected(inner: std::net::TcpStream) -> io::Result<TcpStream> {
@@ -353,7 +336,7 @@ impl TcpStream {
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_read_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, Some(t), None);
+        self.sock.set_deadlines(Some(t), None);
     }
 
     /// Sets (or clears) the write deadline (Go's `SetWriteDeadline`).
@@ -365,7 +348,7 @@ impl TcpStream {
     /// c.set_write_deadline(None);
     /// ```
     pub fn set_write_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, None, Some(t));
+        self.sock.set_deadlines(None, Some(t));
     }
 
     /// Sets both deadlines (Go's `SetDeadline`).
@@ -377,7 +360,7 @@ impl TcpStream {
     /// c.set_deadline(None);
     /// ```
     pub fn set_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, Some(t), Some(t));
+        self.sock.set_deadlines(Some(t), Some(t));
     }
 }
 
@@ -431,19 +414,19 @@ pub fn copy(dst: &TcpStream, src: &TcpStream) -> io::Result<u64> {
         };
         if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
     };
-    let _in_turn = src.reading.lock();
+    let _in_turn = src.sock.turn(Dir::Read);
     let mut total = 0u64;
     loop {
-        let n = io_loop(src.pd, Dir::Read, &src.deadlines, || {
+        let n = io_loop(src.sock.pd, Dir::Read, &src.sock.deadlines, || {
             splice(src.as_raw_fd(), pipe.0[1], 1 << 20)
         })?;
         if n == 0 {
             return Ok(total);
         }
-        let _out_turn = dst.writing.lock();
+        let _out_turn = dst.sock.turn(Dir::Write);
         let mut left = n;
         while left > 0 {
-            let m = io_loop(dst.pd, Dir::Write, &dst.deadlines, || {
+            let m = io_loop(dst.sock.pd, Dir::Write, &dst.sock.deadlines, || {
                 splice(pipe.0[0], dst.as_raw_fd(), left)
             })?;
             left -= m;
@@ -454,15 +437,13 @@ pub fn copy(dst: &TcpStream, src: &TcpStream) -> io::Result<u64> {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let _turn = self.reading.lock();
-        io_loop(self.pd, Dir::Read, &self.deadlines, || (&self.inner).read(buf))
+        self.sock.io(Dir::Read, || (&self.inner).read(buf))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _turn = self.writing.lock();
-        io_loop(self.pd, Dir::Write, &self.deadlines, || (&self.inner).write(buf))
+        self.sock.io(Dir::Write, || (&self.inner).write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -494,6 +475,6 @@ impl AsRawFd for TcpStream {
 
 impl Drop for TcpStream {
     fn drop(&mut self) {
-        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
+        self.sock.deregister(self.inner.as_raw_fd());
     }
 }

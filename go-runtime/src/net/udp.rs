@@ -5,8 +5,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use super::{Deadlines, io_loop};
-use crate::scheduler::{self, Dir, PollDesc};
+use super::Sock;
+use crate::scheduler::Dir;
 
 /// A UDP socket (Go's `net.UDPConn`); receives park only the calling
 /// goroutine.
@@ -24,10 +24,8 @@ use crate::scheduler::{self, Dir, PollDesc};
 pub struct UdpSocket {
     /// The socket, non-blocking.
     inner: std::net::UdpSocket,
-    /// Its readiness.
-    pd: &'static PollDesc,
-    /// Read and write deadlines.
-    deadlines: Deadlines,
+    /// Its readiness, deadlines and turns.
+    sock: Sock,
 }
 
 impl UdpSocket {
@@ -41,8 +39,8 @@ impl UdpSocket {
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let inner = std::net::UdpSocket::bind(addr)?;
         inner.set_nonblocking(true)?;
-        let pd = scheduler::poll_register(inner.as_raw_fd())?;
-        Ok(UdpSocket { inner, pd, deadlines: Deadlines::default() })
+        let sock = Sock::register(inner.as_raw_fd())?;
+        Ok(UdpSocket { inner, sock })
     }
 
     /// Receives one datagram and its sender.
@@ -53,7 +51,7 @@ impl UdpSocket {
     /// # Example
     /// See [`UdpSocket`].
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        io_loop(self.pd, Dir::Read, &self.deadlines, || self.inner.recv_from(buf))
+        self.sock.io(Dir::Read, || self.inner.recv_from(buf))
     }
 
     /// Sends one datagram to `addr`.
@@ -68,7 +66,7 @@ impl UdpSocket {
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
-        io_loop(self.pd, Dir::Write, &self.deadlines, || self.inner.send_to(buf, addr))
+        self.sock.io(Dir::Write, || self.inner.send_to(buf, addr))
     }
 
     /// Sets the default peer for `send` and `recv`.
@@ -96,7 +94,7 @@ impl UdpSocket {
     /// # Example
     /// See [`UdpSocket::connect`].
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        io_loop(self.pd, Dir::Write, &self.deadlines, || self.inner.send(buf))
+        self.sock.io(Dir::Write, || self.inner.send(buf))
     }
 
     /// Receives one datagram (from the connected peer, if any).
@@ -107,7 +105,7 @@ impl UdpSocket {
     /// # Example
     /// See [`UdpSocket::connect`].
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        io_loop(self.pd, Dir::Read, &self.deadlines, || self.inner.recv(buf))
+        self.sock.io(Dir::Read, || self.inner.recv(buf))
     }
 
     /// The local address.
@@ -131,7 +129,7 @@ impl UdpSocket {
     /// assert_eq!(s.recv(&mut [0; 4]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn set_read_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, Some(t), None);
+        self.sock.set_deadlines(Some(t), None);
     }
 
     /// Sets (or clears) the write deadline.
@@ -142,12 +140,12 @@ impl UdpSocket {
     /// s.set_write_deadline(None);
     /// ```
     pub fn set_write_deadline(&self, t: Option<Instant>) {
-        self.deadlines.set(self.pd, None, Some(t));
+        self.sock.set_deadlines(None, Some(t));
     }
 }
 
 impl Drop for UdpSocket {
     fn drop(&mut self) {
-        scheduler::poll_deregister(self.inner.as_raw_fd(), self.pd);
+        self.sock.deregister(self.inner.as_raw_fd());
     }
 }

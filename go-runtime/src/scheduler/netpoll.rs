@@ -15,6 +15,12 @@
 //!    lost: the waiter retries instead of sleeping through it. A stale
 //!    `ready` costs one extra `EAGAIN`.
 //!
+//! One goroutine (or thread) at a time waits on each direction: an edge
+//! wakes the one waiter. Sockets keep to that by taking turns per direction
+//! (`net::Sock`, Go's `fdMutex`); a second waiter would replace the first,
+//! which would then sleep for ever (two goroutines in `accept` on one
+//! listener did, before the turns).
+//!
 //! `PollDesc`s are never freed, only recycled with a new generation, so an
 //! event for a closed socket that is still in flight in another thread's
 //! `epoll_wait` touches valid memory; its generation no longer matches and
@@ -300,6 +306,9 @@ impl PollDesc {
                 side.ready = false;
                 return true;
             }
+            // One waiter per direction: an edge wakes only this one, so
+            // callers of a direction take turns (`net::Sock`).
+            debug_assert!(side.waiter.is_none(), "two waiters on one direction of a socket");
             side.waiter = Some(Unparker::current());
         }
         // Make sure someone polls: with no owner, wake an idle worker, which
