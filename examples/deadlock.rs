@@ -8,6 +8,7 @@
 //! cargo run --example deadlock -- nocases    # select {} with nothing else to run
 //! cargo run --example deadlock -- three      # a function, a method and a closure, all stuck
 //! cargo run --example deadlock -- quiet      # timers, threads and goroutines: never reported
+//! cargo run --example deadlock -- handshake  # a thread and a goroutine in turns: never reported
 //! cargo run --example deadlock -- sigquit    # blocks; `kill -QUIT <pid>` prints the dump
 //! ```
 //!
@@ -98,6 +99,30 @@ fn three() {
     wg.wait();
 }
 
+/// A plain thread and a goroutine answering it, in turns: never dead (the
+/// thread always has the next move), so never reported, even when the
+/// thread is slow to run after each wake-up.
+fn handshake() {
+    let (req, rep, done) = (make!(chan u32), make!(chan u32), make!(chan()));
+    let (rq, rp) = (req.clone(), rep.clone());
+    go!(move || {
+        for v in &rq {
+            rp.send(v + 1);
+        }
+    });
+    let finished = done.clone();
+    std::thread::spawn(move || {
+        for i in 0..20 {
+            req.send(i);
+            assert_eq!(rep.recv(), Some(i + 1));
+        }
+        req.close();
+        finished.close();
+    });
+    done.recv();
+    println!("handshake: 20 rounds");
+}
+
 /// Goroutines that wait on timers, on each other and on a plain thread, in
 /// many rounds: at no moment is the program dead, so it must never be
 /// reported.
@@ -155,7 +180,8 @@ fn main() {
         Some("quiet") => quiet(),
         Some("nocases") => select! {},
         Some("three") => three(),
+        Some("handshake") => handshake(),
         Some("sigquit") => sigquit(),
-        _ => eprintln!("usage: deadlock range|mutex|select|nocases|three|quiet|sigquit"),
+        _ => eprintln!("usage: deadlock range|mutex|select|nocases|three|handshake|quiet|sigquit"),
     }
 }

@@ -135,6 +135,23 @@ fn item_60_timers_and_threads_are_never_reported() {
     }
 }
 
+/// A plain thread woken from a park and held runnable before it takes
+/// itself off the count of parked threads (as a descheduled thread would
+/// be) is not a deadlock: the test hook holds it 40 ms each time, past the
+/// first check at 20 ms. This was reported as a deadlock before.
+#[test]
+fn a_woken_thread_slow_to_run_is_never_a_deadlock() {
+    for _ in 0..2 {
+        let out = common::example_command("deadlock", &["handshake"])
+            .env("GO_RUNTIME_TEST_WAKE_DELAY_MS", "40")
+            .output()
+            .expect("run the example");
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(stdout, "handshake: 20 rounds\n");
+    }
+}
+
 /// Go prints every goroutine on SIGQUIT and exits with status 2.
 #[test]
 fn sigquit_prints_the_dump() {

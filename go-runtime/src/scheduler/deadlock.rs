@@ -20,7 +20,12 @@
 //!    primitives without a deadline. Any other thread might still send on
 //!    a channel or unlock a mutex, so its presence means "not dead": a
 //!    report is never false, at the price of missing deadlocks in programs
-//!    that keep other threads (a test harness, for one).
+//!    that keep other threads (a test harness, for one). And every one of
+//!    those threads but the checker sleeps in the kernel (`S` in `/proc`):
+//!    a plain thread woken from its park but descheduled before it could
+//!    take itself off the count of parked threads is runnable, and so is
+//!    not counted as stuck (once, before this, such a thread held 25 ms in
+//!    that window made a correct program be reported).
 //! 4. Counters that move on any scheduling, spawn, finish or wake-up of a
 //!    plain thread are equal before and after the 5 ms pause.
 //!
@@ -100,12 +105,29 @@ fn all_blocked_for_good(rt: &Runtime) -> bool {
 /// Condition 3.
 fn threads_accounted(rt: &Runtime) -> bool {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return false };
-    let threads = tasks.count();
+    let tids: Vec<i32> = tasks.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     let known = rt.num_started()
         + threads::helpers_alive()
         + threads::runtime_threads()
         + park::outside_counts().0;
-    threads == known
+    tids.len() == known && others_asleep(&tids)
+}
+
+/// Whether every thread in `tids` but the caller sleeps in the kernel
+/// (state `S` in `/proc`). A thread woken from one of our parks but not
+/// yet past its count of parked threads (descheduled right after the
+/// wake-up, say) is still counted as parked: it is runnable (`R`), and so
+/// it vetoes the report, as does a thread in any state but `S`.
+fn others_asleep(tids: &[i32]) -> bool {
+    // SAFETY: `gettid` has no preconditions.
+    let me = unsafe { libc::gettid() };
+    tids.iter().filter(|&&t| t != me).all(|t| {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{t}/stat")).unwrap_or_default();
+        // The state is the first field after the parenthesised name.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
+        // A thread that is gone (no file) is not a reason to doubt.
+        state.is_none_or(|c| c == 'S')
+    })
 }
 
 /// Runs the check; reports the deadlock and exits if there is one.

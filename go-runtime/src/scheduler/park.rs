@@ -118,6 +118,7 @@ pub(crate) fn park(why: WaitReason) {
         }
         std::thread::park();
         if counted {
+            test_hook_after_wake();
             OUTSIDE_PARKED.fetch_sub(1, Ordering::SeqCst);
         }
         return;
@@ -131,6 +132,24 @@ pub(crate) fn park(why: WaitReason) {
     g.set_wait_reason(why);
     // SAFETY: we run on `g`'s own stack.
     unsafe { g.suspend(Suspend::Park) };
+}
+
+/// For tests only: with `GO_RUNTIME_TEST_WAKE_DELAY_MS` set, a plain thread
+/// woken from `park` spins (stays runnable) that long before it takes
+/// itself off the count of parked threads, as a thread descheduled in that
+/// window would (`tests/runtime_deadlock.rs`). Read once.
+fn test_hook_after_wake() {
+    static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    let delay = DELAY.get_or_init(|| {
+        let ms = std::env::var("GO_RUNTIME_TEST_WAKE_DELAY_MS").ok()?.parse().ok()?;
+        Some(std::time::Duration::from_millis(ms))
+    });
+    if let Some(d) = delay {
+        let until = Instant::now() + *d;
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 /// Blocks the caller until an [`Unparker::unpark`], until about `deadline`,
