@@ -106,3 +106,52 @@ fn plain_threads_get_their_own_values() {
     assert_eq!(t.join().unwrap(), 42);
     assert_eq!(COUNT.with(Cell::get), 0, "this thread's value is untouched");
 }
+
+/// A value whose destructor uses its own key: std's thread-locals panic
+/// ("cannot access ... during or after destruction"); so does this, and the
+/// goroutine's join reports it. (It looped for ever before.)
+#[test]
+fn a_destructor_using_its_own_key_panics_instead_of_looping() {
+    struct UsesItself;
+    impl Drop for UsesItself {
+        fn drop(&mut self) {
+            SELF_REF.with(|_| ());
+        }
+    }
+    go::goroutine_local! {
+        // Every new value would, when dropped, create the next one.
+        static SELF_REF: UsesItself = UsesItself;
+    }
+    let _w = common::watchdog(Duration::from_secs(30), "a local's destructor using its own key");
+    let h = go::spawn(|| SELF_REF.with(|_| ()));
+    let err = h.join().expect_err("the destructor's access panics");
+    let msg =
+        err.downcast_ref::<String>().map(String::as_str).or(err.downcast_ref::<&str>().copied());
+    assert_eq!(msg, Some("cannot access a goroutine-local value during or after destruction"));
+}
+
+/// A destructor may use *other* goroutine-locals, even ones not created
+/// yet: those are dropped too, and every destructor runs.
+#[test]
+fn a_destructor_may_use_other_locals() {
+    static DROPS: AtomicU32 = AtomicU32::new(0);
+    struct Second;
+    impl Drop for Second {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    struct First;
+    impl Drop for First {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+            OTHER.with(|o| *o.borrow_mut() = Some(Second));
+        }
+    }
+    go::goroutine_local! {
+        static FIRST: RefCell<Option<First>> = RefCell::new(None);
+        static OTHER: RefCell<Option<Second>> = RefCell::new(None);
+    }
+    go::spawn(|| FIRST.with(|f| *f.borrow_mut() = Some(First))).join().unwrap();
+    assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+}

@@ -111,7 +111,8 @@ impl<T: Send + 'static> GoroutineLocal<T> {
         };
         // SAFETY: `value` points into a box owned by the current goroutine's
         // (or thread's) list; boxes are dropped only when the goroutine
-        // finishes (or the thread exits), which cannot happen during `f`.
+        // finishes (or the thread exits), one at a time between calls like
+        // this one, never during `f`.
         f(unsafe { &*value })
     }
 
@@ -120,6 +121,11 @@ impl<T: Send + 'static> GoroutineLocal<T> {
         // SAFETY: `locals` is the caller's own list (see `with`); each access
         // below is a fresh, short borrow that ends before `init` runs.
         let found = unsafe { &*locals }.iter().find(|(k, _)| *k == key).map(|(_, v)| {
+            let Some(v) = v else {
+                // A tombstone: its goroutine is destroying its locals
+                // (std's thread-locals panic the same way).
+                panic!("cannot access a goroutine-local value during or after destruction");
+            };
             v.get().downcast_ref::<T>().expect("a goroutine-local key maps to its own type")
                 as *const T
         });
@@ -129,7 +135,7 @@ impl<T: Send + 'static> GoroutineLocal<T> {
         let boxed = LocalBox::new(Box::new((self.init)()));
         let p = boxed.get().downcast_ref::<T>().expect("just boxed") as *const T;
         // SAFETY: as above; `init` has returned, nothing else borrows the list.
-        unsafe { &mut *locals }.push((key, boxed));
+        unsafe { &mut *locals }.push((key, Some(boxed)));
         p
     }
 }
