@@ -445,3 +445,53 @@ fn go_passes_on_handles_held_by_reference() {
     assert_eq!(done.recv(), None);
     assert_eq!(sum.load(Ordering::Relaxed), 55);
 }
+
+/// A case operand's temporaries end when the operand has been evaluated
+/// (Go evaluates operands once, on entry): a lock guard in an operand is
+/// not held while the select waits, nor while the body runs. Before, the
+/// sender below could never take the lock (a deadlock), and the body saw
+/// the lock still held.
+#[test]
+fn select_operand_temporaries_end_before_the_wait() {
+    struct State {
+        ch: Chan<u8>,
+    }
+    let _w = common::watchdog(Duration::from_secs(30), "a select whose operand locks");
+    let state = Arc::new(Mutex::new(State { ch: make!(chan u8) }));
+    let s = state.clone();
+    let sender = go::spawn(move || {
+        go::time::sleep(go::time::MILLISECOND * 10);
+        // The select is waiting by now: its operand's guard must be gone.
+        let ch = s.lock().ch.clone();
+        ch.send(7);
+    });
+    let held_in_body = go::spawn(move || {
+        select! {
+            case v := <-state.lock().ch => {
+                assert_eq!(v, 7);
+                state.try_lock().is_none()
+            }
+        }
+    });
+    assert!(!held_in_body.join().unwrap(), "the operand's guard was dropped before the body");
+    sender.join().unwrap();
+}
+
+/// The same with std's `Mutex` and an index, the form the issue showed:
+/// `case <-m.lock().unwrap()[0].req` no longer holds the guard in the body.
+#[test]
+fn select_operand_with_a_std_guard_and_an_index() {
+    let m = std::sync::Mutex::new(vec![make!(chan u8, 1)]);
+    m.lock().unwrap()[0].send(1);
+    let held = select! {
+        case <-m.lock().unwrap()[0] => m.try_lock().is_err(),
+    };
+    assert!(!held);
+    // A place operand is still borrowed, not cloned.
+    let ch = make!(chan u8, 1);
+    ch.send(2);
+    select! {
+        case v := <-ch => assert_eq!(v, 2),
+    }
+    assert_eq!(ch.len(), 0);
+}

@@ -25,7 +25,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use crate::race;
-use crate::util::{hidden, tokens};
+use crate::util::{hidden, is_place, tokens};
 
 /// Where the goroutine goes.
 #[derive(Clone, Copy)]
@@ -311,16 +311,4 @@ fn send(value: &Expr) -> TokenStream {
         }
         #call
     }}
-}
-
-/// Whether `e` names a place (a variable, field or element) rather than
-/// computing a new value.
-fn is_place(e: &Expr) -> bool {
-    match e {
-        Expr::Path(_) => true,
-        Expr::Field(f) => is_place(&f.base),
-        Expr::Index(i) => is_place(&i.expr),
-        Expr::Paren(p) => is_place(&p.expr),
-        _ => false,
-    }
 }

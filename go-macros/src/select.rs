@@ -9,7 +9,10 @@
 //! those shapes (Go: `select case must be receive, send or assign recv`),
 //! at most one default (Go: `multiple defaults in select`). Expand:
 //! 1. evaluate every channel operand and send value once, in source order
-//!    (docs/go-semantics.md, 28), into hidden `let`s;
+//!    (docs/go-semantics.md, 28), into hidden `let`s; an operand that is not
+//!    a place is cloned out of its temporaries, which end there
+//!    (`bind_operand`), so a lock guard in an operand is not held while
+//!    the select waits;
 //! 2. one `Select` whose handlers only wrap what they got in a variant of a
 //!    local enum (one per case);
 //! 3. a `match` on that enum that runs the chosen arm's body in the
@@ -22,7 +25,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Expr, Token};
 
-use crate::util::{expr_fallback, hidden};
+use crate::util::{expr_fallback, hidden, is_place};
 
 /// One arm.
 enum Arm {
@@ -246,7 +249,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 params.push(p);
                 match &**head {
                     Head::Recv { chan, value, ok } => {
-                        lets.push(quote! { let #op = &(#chan); });
+                        lets.push(bind_operand(&op, chan));
                         builder.push(quote! { .recv(#op, #sel_enum::#v) });
                         // Spanned on the user's target, so a missing zero
                         // value is reported there.
@@ -256,7 +259,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                     }
                     Head::Send { chan, value } => {
                         let val = hidden(&format!("__go_val{}", case_no - 1));
-                        lets.push(quote_spanned! {chan.span()=> let #op = &(#chan); });
+                        lets.push(bind_operand(&op, chan));
                         lets.push(quote! { let #val = #value; });
                         builder.push(
                             quote_spanned! {chan.span()=> .send(#op, #val, || #sel_enum::#v(())) },
@@ -274,6 +277,37 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         let #chosen = ::go::__private::Select::new() #(#builder)* .wait();
         match #chosen { #(#match_arms)* }
     }}
+}
+
+/// Evaluates a case's channel operand into `op`, once, on entry (Go's
+/// rule). A place (`ch`, `self.ch`, `&ch`) is borrowed. Anything else may
+/// make temporaries (`state.lock().unwrap().ch`, `time::after(d)`): the
+/// channel handle is cloned out of it inside a block, so those temporaries
+/// (a lock guard!) end before the select waits, rather than living until
+/// the chosen body has run. A reference into a temporary is then a borrow
+/// error rather than a lock held across the wait.
+fn bind_operand(op: &syn::Ident, chan: &Expr) -> TokenStream {
+    if borrows_a_place(chan) {
+        return quote_spanned! {chan.span()=> let #op = &(#chan); };
+    }
+    let tmp = hidden("__go_operand");
+    quote_spanned! {chan.span()=>
+        let #op = &{
+            let #tmp = &(#chan);
+            ::core::clone::Clone::clone(#tmp)
+        };
+    }
+}
+
+/// Whether borrowing `e` makes no temporary: a place, or a reference to or
+/// dereference of one.
+fn borrows_a_place(e: &Expr) -> bool {
+    match e {
+        Expr::Reference(r) => borrows_a_place(&r.expr),
+        Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => borrows_a_place(&u.expr),
+        Expr::Paren(p) => borrows_a_place(&p.expr),
+        e => is_place(e),
+    }
 }
 
 /// The span of a case's channel operand.

@@ -43,3 +43,16 @@ pub(crate) fn tokens(t: &dyn ToTokens) -> String {
     }
     out
 }
+
+/// Whether `e` names a place (a variable, field or element) rather than
+/// computing a new value.
+pub(crate) fn is_place(e: &syn::Expr) -> bool {
+    use syn::Expr;
+    match e {
+        Expr::Path(_) => true,
+        Expr::Field(f) => is_place(&f.base),
+        Expr::Index(i) => is_place(&i.expr),
+        Expr::Paren(p) => is_place(&p.expr),
+        _ => false,
+    }
+}

@@ -7,8 +7,9 @@
 //! a call to a hidden marker, so the block is valid Rust (macro invocations
 //! inside are left alone: a nested `waitgroup!` has its own statements).
 //! 2: parse the block with syn, note every name bound inside it, and replace
-//! the markers, innermost first. Validate: at least one `go` statement; each
-//! operand as in `go!`. Expand: `::go::__private::scope(|scope| { block })`
+//! the markers, innermost first. Validate: at least one `go` statement; no
+//! `return` or `?` in the block's own code (they would leave the hidden
+//! closure, not the enclosing function); each operand as in `go!`. Expand: `::go::__private::scope(|scope| { block })`
 //! with each go statement a `scope.go(...)` (see `go_runtime::scope` for
 //! why it is sound).
 //!
@@ -23,6 +24,7 @@ use std::collections::HashSet;
 use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
 use syn::parse::Parser;
+use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
 use syn::{Block, Expr, Ident};
 
@@ -48,6 +50,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Ok(s) => s,
         Err(e) => return expr_fallback(vec![e]),
     };
+    // Validate: control flow that would leave the hidden closure instead
+    // of the function the user wrote it in.
+    let mut leaks = EscapeFinder { errors: Vec::new() };
+    for s in &stmts {
+        leaks.visit_stmt(s);
+    }
+    if !leaks.errors.is_empty() {
+        return expr_fallback(leaks.errors);
+    }
     // Phase 2: replace the markers, innermost first.
     let inner = race::bound_names(&stmts);
     let mut expander =
@@ -61,6 +72,39 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     quote! {
         ::go::__private::scope(|#scope| { #(#stmts)* })
     }
+}
+
+/// Finds `return` and `?` in the block's own code (not in closures, async
+/// blocks or nested items, whose `return` is their own): the block runs as
+/// a closure, so they would leave only that, not the enclosing function.
+struct EscapeFinder {
+    /// One error per `return` or `?`.
+    errors: Vec<syn::Error>,
+}
+
+impl<'ast> Visit<'ast> for EscapeFinder {
+    fn visit_expr(&mut self, e: &'ast Expr) {
+        match e {
+            Expr::Return(r) => self.errors.push(syn::Error::new_spanned(
+                r.return_token,
+                "`return` inside waitgroup! would leave only the block, which runs as a \
+                 closure, not the enclosing function: make it the block's value and return \
+                 after it (`let v = waitgroup! { ...; v }; return v;`)",
+            )),
+            Expr::Try(t) => self.errors.push(syn::Error::new_spanned(
+                t.question_token,
+                "`?` inside waitgroup! would leave only the block, which runs as a closure, \
+                 not the enclosing function: make the result the block's value and apply `?` \
+                 after it (`let r = waitgroup! { ...; r }; r?;`)",
+            )),
+            // Their own `return` and `?` are theirs.
+            Expr::Closure(_) | Expr::Async(_) => return,
+            _ => {}
+        }
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
 /// Replaces the markers of phase 1 with the spawns.
