@@ -151,6 +151,48 @@ fn net_http_server_answers_pipelined_requests() {
     assert_eq!(run("http_server"), ["2 responses `HTTP/1.1 200 OK`, 2 bodies `Hello, World!`"]);
 }
 
+/// The HTTP example refuses a header block past 8 KiB (431) and an
+/// impossible `Content-Length` (400) without falling over, and then serves
+/// a normal request at once. Before, the length overflowed and panicked
+/// the debug build, and an endless header held the connection forever.
+#[test]
+fn net_http_server_refuses_bad_requests_and_keeps_serving() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let mut child = common::example_command("http_server", &["127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().trim_start_matches("http server on http://").trim_end_matches('/').to_owned();
+    let exchange = |request: &[u8]| -> String {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // The server may answer and close before taking everything.
+        let _ = c.write_all(request);
+        let mut reply = String::new();
+        let _ = c.read_to_string(&mut reply);
+        reply
+    };
+    let huge =
+        exchange(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n");
+    assert!(huge.starts_with("HTTP/1.1 400 "), "{huge}");
+    let mut endless = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+    endless.resize(64 << 10, b'a');
+    let endless = exchange(&endless);
+    assert!(endless.starts_with("HTTP/1.1 431 "), "{endless}");
+    let start = Instant::now();
+    let ok = exchange(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let took = start.elapsed();
+    assert!(ok.starts_with("HTTP/1.1 200 OK\r\n") && ok.ends_with("Hello, World!"), "{ok}");
+    assert!(took < Duration::from_millis(100), "a normal request took {took:?}");
+    assert!(child.try_wait().unwrap().is_none(), "the server is still up");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn demo_hello() {
     let lines = run("hello");
