@@ -166,3 +166,62 @@ fn many_timers_scale() {
     wg.wait();
     assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
 }
+
+/// Resident memory of this process, KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// How many times the loops below run.
+const ROUNDS: u64 = 1_000_000;
+
+/// Go 1.23 frees a timer nobody can receive from at once: a `select!` with
+/// a `time::after(HOUR)` case that never wins, in a loop, must not keep a
+/// million hour-long timers (266 MB before), nor should a million
+/// `recv_timeout(HOUR)`s that are answered early.
+#[test]
+fn unreferenced_timers_are_freed_at_once() {
+    const NAME: &str = "unreferenced_timers_are_freed_at_once";
+    if !common::is_child(NAME) {
+        let out = common::run_child(NAME, &[]);
+        let (stdout, stderr) = common::texts(&out);
+        assert!(out.status.success(), "{stderr}");
+        for line in stdout.lines().filter(|l| l.contains("grew")) {
+            let kib: u64 = line.rsplit(' ').nth(1).unwrap().parse().unwrap();
+            assert!(kib < 16 << 10, "{line}");
+        }
+        assert_eq!(stdout.matches("grew").count(), 2, "{stdout}");
+        return;
+    }
+    let _w = common::watchdog(Duration::from_secs(300), "a million unreferenced timers");
+    go::run(|| {
+        let ch = go::chan::Chan::<u64>::new(1);
+        let before = rss_kib();
+        for i in 0..ROUNDS {
+            ch.send(i);
+            go::select! {
+                case v := <-ch => assert_eq!(v, i),
+                case <-time::after(time::HOUR) => unreachable!("an hour passed"),
+            }
+        }
+        println!("select with after: grew {} KiB", rss_kib().saturating_sub(before));
+
+        let (ping, pong) = (go::chan::Chan::<u64>::new(0), go::chan::Chan::<u64>::new(0));
+        let (p2, q2) = (ping.clone(), pong.clone());
+        let echo = go::spawn(move || {
+            while let Ok(v) = p2.recv_timeout(time::HOUR) {
+                q2.send(v);
+            }
+        });
+        let before = rss_kib();
+        for i in 0..ROUNDS {
+            ping.send(i);
+            assert_eq!(pong.recv_timeout(time::HOUR).unwrap(), i);
+        }
+        ping.close();
+        echo.join().unwrap();
+        println!("recv_timeout: grew {} KiB", rss_kib().saturating_sub(before));
+    });
+}

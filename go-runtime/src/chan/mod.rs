@@ -32,6 +32,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::scheduler::Deadline;
+
 pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use self::raw::RawChan;
 pub use self::select::{Select, select_forever};
@@ -74,6 +76,25 @@ use crate::scheduler;
 pub struct Chan<T> {
     /// `None` is the nil channel.
     raw: Option<Arc<RawChan<T>>>,
+}
+
+/// A channel handle that does not keep the channel alive
+/// ([`Chan::downgrade`]).
+pub(crate) struct WeakChan<T> {
+    /// `None` for the nil channel.
+    raw: Option<std::sync::Weak<RawChan<T>>>,
+}
+
+impl<T> WeakChan<T> {
+    /// The channel, if some handle still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Chan<T>> {
+        Some(Chan { raw: Some(self.raw.as_ref()?.upgrade()?) })
+    }
+
+    /// Whether some handle still holds the channel.
+    pub(crate) fn is_held(&self) -> bool {
+        self.raw.as_ref().is_some_and(|w| w.strong_count() > 0)
+    }
 }
 
 /// The send-only view of a channel (Go's `chan<- T`).
@@ -351,6 +372,12 @@ impl<T> Chan<T> {
         self.raw.as_ref().is_some_and(|r| Arc::strong_count(r) == 1)
     }
 
+    /// A reference that does not keep the channel alive (for a timer that
+    /// must not: `time::after`).
+    pub(crate) fn downgrade(&self) -> WeakChan<T> {
+        WeakChan { raw: self.raw.as_ref().map(Arc::downgrade) }
+    }
+
     /// Whether `close` was called (not part of Go; handy in tests and
     /// assertions, racy as a condition).
     ///
@@ -536,8 +563,9 @@ fn block_on_nil(deadline: Option<Instant>, why: WaitReason) {
             scheduler::park(why);
         },
         Some(t) => {
-            while Instant::now() < t {
-                scheduler::park_until(t);
+            let mut deadline = Deadline::new(t);
+            while !deadline.passed() {
+                deadline.park(WaitReason::Sleep);
             }
         }
     }

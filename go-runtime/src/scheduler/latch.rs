@@ -35,7 +35,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use super::park::{self, Unparker};
+use super::park::{self, Deadline, Unparker};
 use crate::coroutine::WaitReason;
 
 /// Nobody claimed, fired or cancelled the latch yet.
@@ -123,14 +123,15 @@ impl Latch {
     /// once `deadline` has passed and nobody claimed the latch, cancels it
     /// and returns `None`. `why` is what goroutine dumps show meanwhile.
     pub(crate) fn wait(&self, why: WaitReason, deadline: Option<Instant>) -> Option<usize> {
-        let mut deadline = deadline;
+        let mut deadline = deadline.map(Deadline::new);
         loop {
             if let Some(v) = self.fired() {
                 return Some(v);
             }
-            match deadline {
+            match &mut deadline {
                 None => park::park(why),
-                Some(t) if Instant::now() < t => park::park_until(t),
+                // A timer ends the wait: dumps show it as sleeping.
+                Some(d) if !d.passed() => d.park(WaitReason::Sleep),
                 Some(_) => {
                     // AcqRel pairs with the claiming CAS in `try_claim`: one
                     // of the two wins.

@@ -14,7 +14,7 @@
 //! # The face
 //! Everything above the scheduler (channels, sync, time, net, spawn, the
 //! `runtime` knobs) uses only what this file exports; every submodule is
-//! private. Waiting: [`park`], [`park_until`], [`yield_now`], [`Unparker`],
+//! private. Waiting: [`park`], [`Deadline`], [`yield_now`], [`Unparker`],
 //! [`Latch`]. Goroutines: [`spawn`]. Timers: [`add_timer`]. Sockets:
 //! [`poll_register`], [`poll_deregister`], [`PollDesc`]. Threads:
 //! [`HelperThread`]. Knobs and questions: [`gomaxprocs`] and the functions
@@ -47,19 +47,22 @@ use self::global::{runtime, try_runtime};
 pub(crate) use self::latch::{Latch, VERDICT_MASK};
 pub(crate) use self::netpoll::{Dir, PollDesc};
 pub(crate) use self::newproc::{SpawnOpts, spawn};
-pub(crate) use self::park::{Unparker, park, park_until, yield_now};
+pub(crate) use self::park::{Deadline, Unparker, park, yield_now};
 pub use self::sysmon::Stall;
 pub(crate) use self::threads::HelperThread;
+pub(crate) use self::timers::Callback;
 use self::timers::Fire;
 use crate::coroutine::{self, round_stack_size};
 
 /// Runs `f` at about `deadline` from the calling goroutine's worker's timer
 /// heap, on the worker's own stack: `f` must be short and must not block.
+/// If `f` reports itself dead first ([`Callback::is_live`]), it is dropped
+/// unrun, and the heap forgets it.
 ///
 /// # Panics
 /// When called off a goroutine (the caller checks
 /// [`coroutine::on_goroutine`] and uses a goroutine of its own instead).
-pub(crate) fn add_timer(deadline: Instant, f: Box<dyn FnOnce() + Send>) {
+pub(crate) fn add_timer(deadline: Instant, f: Box<dyn Callback>) {
     assert!(coroutine::on_goroutine(), "add_timer is called on a goroutine");
     let w = worker::current().expect("a goroutine runs on a worker");
     w.add_timer(deadline, Fire::Call(f));

@@ -44,7 +44,7 @@ use parking_lot::Mutex;
 
 use super::global::runtime;
 use super::idle::Sleeper;
-use super::park::{self, Unparker};
+use super::park::{self, Deadline, Unparker};
 use crate::clock;
 use crate::coroutine::WaitReason;
 
@@ -317,11 +317,12 @@ impl PollDesc {
         if !netpoll().has_owner() {
             runtime().wake_idle_worker();
         }
+        let mut deadline = deadline.map(Deadline::new);
         loop {
-            match deadline {
+            match &mut deadline {
                 None => park::park(WaitReason::IoWait),
-                Some(t) => {
-                    if Instant::now() >= t {
+                Some(d) => {
+                    if d.passed() {
                         let mut side = self.side(dir).lock();
                         side.waiter = None;
                         if side.ready {
@@ -330,7 +331,7 @@ impl PollDesc {
                         }
                         return false;
                     }
-                    park::park_until_as(t, WaitReason::IoWait);
+                    d.park(WaitReason::IoWait);
                 }
             }
             let mut side = self.side(dir).lock();

@@ -6,6 +6,7 @@
 //! `park` makes the `park` return at once (one token), and `park` may return
 //! spuriously. Every wait loop therefore re-checks its condition.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::Thread;
 use std::time::Instant;
@@ -152,29 +153,73 @@ fn test_hook_after_wake() {
     }
 }
 
-/// Blocks the caller until an [`Unparker::unpark`], until about `deadline`,
-/// or spuriously; the caller re-checks both its condition and the clock.
-/// A timer will end the wait, so the goroutine counts as sleeping.
+/// A deadline for one wait: the wait parks with [`Deadline::park`] (in a
+/// loop that re-checks its condition and the clock) until it ends.
 ///
-/// On a goroutine each call adds a timer that wakes it at `deadline`; a timer
-/// left from an earlier call that returned early fires later as a harmless
-/// spurious wake-up.
-pub(crate) fn park_until(deadline: Instant) {
-    park_until_as(deadline, WaitReason::Sleep);
+/// On a goroutine the first `park` arms one timer that wakes it at the
+/// deadline. The timer holds only a weak reference to the deadline's
+/// ticket, so once the wait is over (the `Deadline` dropped) the timer is
+/// dead: it wakes nobody, and the heap drops it at its next sweep
+/// (`timers.rs`, "Dead timers"). A loop of `recv_timeout(HOUR)` that always
+/// gets its value early thus leaves no timers behind. On a plain thread it
+/// is `park_timeout`.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    /// When the wait ends.
+    at: Instant,
+    /// Held by the wait; `None` until the timer is armed, or for a wait
+    /// that cannot end early (`for_sleep`).
+    ticket: Option<Arc<()>>,
+    /// Whether the timer is armed.
+    armed: bool,
+    /// A wait that cannot end before the deadline: its timer needs no
+    /// ticket.
+    certain: bool,
 }
 
-/// [`park_until`] with another reason for dumps.
-pub(crate) fn park_until_as(deadline: Instant, why: WaitReason) {
-    match coroutine::current_ref() {
-        Some(g) => {
-            let w = worker::current().expect("a goroutine runs on a worker");
-            w.add_timer(deadline, Fire::Wake(g));
-            park(why);
-        }
-        None => {
-            let now = Instant::now();
-            if deadline > now {
-                std::thread::park_timeout(deadline - now);
+impl Deadline {
+    /// A deadline for a wait that may end early (a channel timeout, a
+    /// socket deadline).
+    pub(crate) fn new(at: Instant) -> Self {
+        Deadline { at, ticket: None, armed: false, certain: false }
+    }
+
+    /// A deadline for a wait that ends only then (`time::sleep`): its timer
+    /// allocates no ticket.
+    pub(crate) fn for_sleep(at: Instant) -> Self {
+        Deadline { at, ticket: None, armed: false, certain: true }
+    }
+
+    /// Whether it has passed.
+    pub(crate) fn passed(&self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// Blocks the caller until an [`Unparker::unpark`], about the deadline,
+    /// or spuriously; the caller re-checks its condition and the clock.
+    /// `why` is what dumps show (a timer will end the wait, so deadlock
+    /// detection counts the goroutine as sleeping whatever `why` says).
+    pub(crate) fn park(&mut self, why: WaitReason) {
+        match coroutine::current_ref() {
+            Some(g) => {
+                if !self.armed {
+                    self.armed = true;
+                    let ticket = (!self.certain).then(|| {
+                        let t = Arc::new(());
+                        let weak = Arc::downgrade(&t);
+                        self.ticket = Some(t);
+                        weak
+                    });
+                    let w = worker::current().expect("a goroutine runs on a worker");
+                    w.add_timer(self.at, Fire::Wake(g, ticket));
+                }
+                park(why);
+            }
+            None => {
+                let now = Instant::now();
+                if self.at > now {
+                    std::thread::park_timeout(self.at - now);
+                }
             }
         }
     }

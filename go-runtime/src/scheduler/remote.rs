@@ -60,7 +60,7 @@ impl Remote {
         }
         while let Some(fire) = timers.pop_due(now) {
             match fire {
-                Fire::Wake(g) => {
+                Fire::Wake(g, _) => {
                     if g.unpark() {
                         ready(g);
                     }
@@ -68,7 +68,7 @@ impl Remote {
                 Fire::Call(f) => {
                     // The callback may add timers or wake goroutines.
                     drop(timers);
-                    f();
+                    f.call();
                     timers = self.timers.lock();
                 }
             }

@@ -20,9 +20,9 @@ pub use self::timer::{Ticker, Timer, after_func, tick};
 
 use std::time::{Duration, Instant};
 
-use crate::chan::{Chan, Receiver};
+use crate::chan::{Chan, Receiver, WeakChan};
 use crate::coroutine::{self, WaitReason};
-use crate::scheduler;
+use crate::scheduler::{self, Callback, Deadline};
 use crate::spawn::spawn;
 
 /// One nanosecond (Go's `time.Nanosecond`).
@@ -63,8 +63,9 @@ pub fn sleep(d: Duration) {
     }
     match Instant::now().checked_add(d) {
         Some(deadline) => {
-            while Instant::now() < deadline {
-                scheduler::park_until(deadline);
+            let mut deadline = Deadline::for_sleep(deadline);
+            while !deadline.passed() {
+                deadline.park(WaitReason::Sleep);
             }
         }
         // A deadline past the end of `Instant` never comes: sleep forever.
@@ -96,25 +97,41 @@ pub fn sleep(d: Duration) {
 /// ```
 pub fn after(d: Duration) -> Receiver<Instant> {
     let ch = Chan::new(1);
-    let tx = ch.sender();
-    call_at(Instant::now().checked_add(d), move || {
-        // The buffer has room for this one value: it never blocks.
-        let _ = tx.try_send(Instant::now());
-    });
+    call_at(Instant::now().checked_add(d), SendNow(ch.downgrade()));
     ch.receiver()
+}
+
+/// `after`'s timer: puts the time in its channel. It holds the channel
+/// weakly, so that a `Receiver` nobody holds any more frees the channel at
+/// once, and the timer is then dead (Go 1.23): a `select!` with a
+/// `time::after(HOUR)` case in a loop leaves nothing behind.
+struct SendNow(WeakChan<Instant>);
+
+impl Callback for SendNow {
+    fn call(self: Box<Self>) {
+        if let Some(ch) = self.0.upgrade() {
+            // The buffer has room for this one value: it never blocks.
+            let _ = ch.try_send(Instant::now());
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        self.0.is_held()
+    }
 }
 
 /// Runs `f` at `deadline` (never, for `None`): from the current worker's
 /// timer heap on a goroutine (`f` runs on the worker's stack and must not
-/// block), else from a goroutine that sleeps until then.
-pub(crate) fn call_at(deadline: Option<Instant>, f: impl FnOnce() + Send + 'static) {
+/// block; a dead one is dropped unrun), else from a goroutine that sleeps
+/// until then.
+pub(crate) fn call_at(deadline: Option<Instant>, f: impl Callback + 'static) {
     let Some(t) = deadline else { return };
     if coroutine::on_goroutine() {
         scheduler::add_timer(t, Box::new(f));
     } else {
         spawn(move || {
             sleep(t.saturating_duration_since(Instant::now()));
-            f();
+            Box::new(f).call();
         });
     }
 }
