@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use go::chan::Select;
@@ -177,4 +178,76 @@ fn item_66_after_func_runs_even_if_the_stop_function_is_dropped() {
     drop(context::after_func(&ctx, move || tx.send("ran")));
     cancel();
     assert_eq!(ran.recv_timeout(Duration::from_secs(5)), Ok("ran"));
+}
+
+/// A user value whose last reference a context's deadline timer drops.
+struct DropsBadly {
+    /// Panic in `drop`, or block on this channel first.
+    blocks_on: Option<go::chan::Chan<()>>,
+}
+
+impl Drop for DropsBadly {
+    fn drop(&mut self) {
+        match &self.blocks_on {
+            Some(ch) => ch.send(()),
+            None => panic!("boom in drop"),
+        }
+    }
+}
+
+/// The program: the deadline timer cancels the context and drops
+/// the last reference to the tree holding the value.
+fn drop_through_a_deadline(value: DropsBadly) {
+    let (t, c) = context::with_timeout(&context::background(), Duration::from_millis(50));
+    let v = context::with_value(&t, "k", Arc::new(value));
+    let s = context::after_func(&v, || {});
+    drop((s, v, t, c));
+}
+
+/// User code the runtime runs from a timer (here a `Drop`) runs in a
+/// goroutine: its panic is a goroutine's panic, reported like Go's, not a
+/// dead worker thread and a hang (as before).
+#[test]
+fn a_drop_run_by_a_deadline_timer_that_panics_is_a_goroutine_panic() {
+    const NAME: &str = "a_drop_run_by_a_deadline_timer_that_panics_is_a_goroutine_panic";
+    if common::is_child(NAME) {
+        let _w = common::watchdog(Duration::from_secs(20), "a panicking drop run by a timer");
+        go::run(|| {
+            drop_through_a_deadline(DropsBadly { blocks_on: None });
+            go::time::sleep(Duration::from_secs(10));
+        });
+        return;
+    }
+    let out = common::run_child(NAME, &[]);
+    let (_, stderr) = common::texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("panic: boom in drop\n\ngoroutine "), "{stderr}");
+}
+
+/// ... and its blocking call parks only its own goroutine: the program goes
+/// on (before, the worker thread blocked as if it were a plain thread).
+#[test]
+fn a_drop_run_by_a_deadline_timer_that_blocks_parks_a_goroutine() {
+    const NAME: &str = "a_drop_run_by_a_deadline_timer_that_blocks_parks_a_goroutine";
+    if common::is_child(NAME) {
+        let _w = common::watchdog(Duration::from_secs(20), "a blocking drop run by a timer");
+        go::run(|| {
+            let ch = go::chan::Chan::new(0);
+            drop_through_a_deadline(DropsBadly { blocks_on: Some(ch.clone()) });
+            // The timer fires at 50 ms; its goroutine waits in `send`.
+            go::time::sleep(Duration::from_millis(150));
+            // Every worker still runs goroutines.
+            let hs: Vec<_> = (0..8).map(|i| go::spawn(move || i)).collect();
+            assert_eq!(hs.into_iter().map(|h| h.join().unwrap()).sum::<i32>(), 28);
+            ch.recv().expect("the drop sends");
+            println!("drop finished");
+        });
+        return;
+    }
+    for procs in ["1", "2"] {
+        let out = common::run_child(NAME, &[("GOMAXPROCS", procs)]);
+        let (stdout, stderr) = common::texts(&out);
+        assert!(out.status.success(), "GOMAXPROCS={procs}: {stderr}");
+        assert!(stdout.contains("drop finished"), "{stdout}");
+    }
 }

@@ -97,7 +97,7 @@ pub fn sleep(d: Duration) {
 /// ```
 pub fn after(d: Duration) -> Receiver<Instant> {
     let ch = Chan::new(1);
-    call_at(Instant::now().checked_add(d), SendNow(ch.downgrade()));
+    call_at_inline(Instant::now().checked_add(d), SendNow(ch.downgrade()));
     ch.receiver()
 }
 
@@ -120,11 +120,25 @@ impl Callback for SendNow {
     }
 }
 
-/// Runs `f` at `deadline` (never, for `None`): from the current worker's
-/// timer heap on a goroutine (`f` runs on the worker's stack and must not
-/// block; a dead one is dropped unrun), else from a goroutine that sleeps
-/// until then.
-pub(crate) fn call_at(deadline: Option<Instant>, f: impl Callback + 'static) {
+/// Runs `f` at `deadline` (never, for `None`), in a goroutine of its own:
+/// the timer only spawns it. So `f`, and every `Drop` it sets off (a
+/// context tree freed by its deadline, a user value inside it), runs on a
+/// goroutine's stack, never on the worker's: a panic there is a goroutine's
+/// panic, reported like Go's, and a blocking call parks only that goroutine
+/// (design.md, "User code never runs on the scheduler's stack").
+pub(crate) fn call_at(deadline: Option<Instant>, f: impl FnOnce() + Send + 'static) {
+    call_at_inline(deadline, move || {
+        spawn(f);
+    });
+}
+
+/// Runs `f` at `deadline` (never, for `None`): on a goroutine, from its
+/// worker's timer heap, on the worker's own stack; so `f` must be short,
+/// must not block, and must run no user code and drop no user value
+/// (`after`'s send of the time; `call_at` wraps everything else in a
+/// goroutine). A dead `f` is dropped unrun. Off the runtime, from a
+/// goroutine that sleeps until then.
+fn call_at_inline(deadline: Option<Instant>, f: impl Callback + 'static) {
     let Some(t) = deadline else { return };
     if coroutine::on_goroutine() {
         scheduler::add_timer(t, Box::new(f));

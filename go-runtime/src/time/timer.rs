@@ -17,9 +17,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::call_at;
+use super::{call_at, call_at_inline};
 use crate::chan::{Chan, Receiver};
-use crate::spawn::spawn;
+use crate::scheduler::Callback;
 
 /// What a timer does when it fires.
 enum Action {
@@ -55,16 +55,20 @@ struct Inner {
 impl Inner {
     /// Arms a firing at `deadline` for the current generation.
     fn arm(self: &Arc<Self>, deadline: Option<Instant>, generation: u64) {
-        if self.self_owned {
-            let strong = self.clone();
-            call_at(deadline, move || fire(&strong, generation));
+        let timer = if self.self_owned {
+            Held::Strong(self.clone())
         } else {
-            let weak = Arc::downgrade(self);
-            call_at(deadline, move || {
-                if let Some(t) = weak.upgrade() {
-                    fire(&t, generation);
-                }
-            });
+            Held::Weak(Arc::downgrade(self))
+        };
+        let firing = Firing { timer, generation };
+        match self.action {
+            // Runtime code only: the lock, a send of the time, and, when the
+            // firing held the last reference, the drop of a timer that holds
+            // no user value. So it runs inline, from the timer heap.
+            Action::Send => call_at_inline(deadline, firing),
+            // Dropping the last reference would drop the user's function:
+            // its own goroutine does that (`call_at`).
+            Action::Call(_) => call_at(deadline, move || Box::new(firing).call()),
         }
     }
 
@@ -79,6 +83,44 @@ impl Inner {
             pending = true;
         }
         pending
+    }
+}
+
+/// How a firing holds its timer.
+enum Held {
+    /// A `tick`'s firing keeps it alive (nothing else does).
+    Strong(Arc<Inner>),
+    /// Any other firing: a dropped `Timer` or `Ticker` needs no `stop`.
+    Weak(std::sync::Weak<Inner>),
+}
+
+/// One armed firing of a timer.
+struct Firing {
+    /// The timer.
+    timer: Held,
+    /// The generation it was armed in.
+    generation: u64,
+}
+
+impl Callback for Firing {
+    fn call(self: Box<Self>) {
+        match self.timer {
+            Held::Strong(t) => fire(&t, self.generation),
+            Held::Weak(w) => {
+                if let Some(t) = w.upgrade() {
+                    fire(&t, self.generation);
+                }
+            }
+        }
+    }
+
+    /// A firing of a dropped timer is dead: the heap drops it at once
+    /// rather than at the deadline.
+    fn is_live(&self) -> bool {
+        match &self.timer {
+            Held::Strong(_) => true,
+            Held::Weak(w) => w.strong_count() > 0,
+        }
     }
 }
 
@@ -99,7 +141,9 @@ fn fire(t: &Arc<Inner>, generation: u64) {
             st.active = false;
             let f = f.clone();
             drop(st);
-            spawn(move || f());
+            // An `after_func` timer fires in a goroutine of its own
+            // (`arm`): that is where Go runs `f`.
+            f();
         }
         (Action::Send, None) => {
             st.active = false;
