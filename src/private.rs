@@ -179,7 +179,7 @@ impl<F: FnOnce()> Drop for Defer<F> {
     }
 }
 
-pub use go_runtime::macro_support::{main_entry, test_entry};
+pub use go_runtime::macro_support::{EntryOptions, main_entry, test_entry};
 
 /// A value of any type, for the expansion of a macro that reported an
 /// error, so that only that error shows. Never runs: the program does not

@@ -102,7 +102,10 @@ fn stack_overflow_dies_with_go_message() {
     }
     let (_, stderr) = run_crashing_child(NAME, &[]);
     assert!(
-        stderr.contains("runtime: goroutine stack exceeds 65536-byte limit\nfatal error: stack overflow\n\ngoroutine "),
+        stderr.contains(
+            "runtime: goroutine stack exceeds 65536-byte limit\nruntime: a bigger stack: "
+        ) && stderr.contains("go::runtime::set_default_stack_size")
+            && stderr.contains("\nfatal error: stack overflow\n\ngoroutine "),
         "stderr: {stderr}"
     );
     assert!(stderr.contains("created by go::spawn outside the runtime\n"), "stderr: {stderr}");
@@ -119,7 +122,8 @@ fn stack_overflow_of_a_big_stack_is_caught_too() {
     }
     let (_, stderr) = run_crashing_child(NAME, &[]);
     assert!(
-        stderr.contains("exceeds 1048576-byte limit\nfatal error: stack overflow"),
+        stderr.contains("exceeds 1048576-byte limit\n")
+            && stderr.contains("\nfatal error: stack overflow"),
         "stderr: {stderr}"
     );
 }

@@ -113,7 +113,7 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
         });
         assert!(panic.is_err());
         let msg = std::panic::catch_unwind(|| {
-            go::runtime::set_stack_size(256 << 20);
+            go::runtime::set_default_stack_size(256 << 20);
             go::spawn(|| ())
         })
         .unwrap_err();
@@ -132,5 +132,58 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
             stdout.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("{key}: {stdout}"));
         assert!(line.contains("go: cannot map a goroutine stack"), "{line}");
         assert!(line.contains("vm.max_map_count"), "{line}");
+    }
+}
+
+/// Recursion `depth` frames deep, each with 256 bytes the optimizer
+/// cannot drop; returns `depth`.
+fn deep(depth: u32) -> u32 {
+    let pad = std::hint::black_box([0u8; 256]);
+    if depth == 0 { u32::from(pad[0]) } else { 1 + deep(depth - 1) + u32::from(pad[255]) }
+}
+
+/// A singly linked list whose `Drop` recurses once per node (Rust's
+/// default for `Box` chains).
+struct Node {
+    _next: Option<Box<Node>>,
+}
+
+fn list(n: usize) -> Option<Box<Node>> {
+    let mut head = None;
+    for _ in 0..n {
+        head = Some(Box::new(Node { _next: head }));
+    }
+    head
+}
+
+/// The main goroutine is as deep as a main thread (8 MiB): 10,000 frames of
+/// over 256 bytes and the recursive drop of a 20,000-node list, which died
+/// of `fatal error: stack overflow` at 64 KiB before.
+#[go::test]
+fn the_main_goroutine_has_a_main_threads_stack() {
+    assert_eq!(deep(10_000), 10_000);
+    drop(list(20_000));
+}
+
+/// `goroutine_stack_size` sets every other goroutine's default stack.
+#[go::test(goroutine_stack_size = 8 << 20)]
+fn goroutine_stack_size_sets_the_default() {
+    let h = go::spawn(|| {
+        drop(list(20_000));
+        deep(10_000)
+    });
+    assert!(h.join().is_ok());
+    go::runtime::set_default_stack_size(64 << 10);
+}
+
+/// A stack size past the 1 GiB maximum, or one that would overflow when
+/// rounded, is `spawn`'s error (before: `usize::MAX` spawned and then died
+/// with "stack exceeds 1-byte limit", and `(1 << 47) + 1` panicked).
+#[test]
+fn absurd_stack_sizes_are_errors() {
+    for size in [usize::MAX, (1 << 47) + 1, (1 << 30) + 1] {
+        let err = go::Builder::new().stack_size(size).spawn(|| ()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{size}");
+        assert!(err.to_string().contains("exceeds the maximum"), "{err}");
     }
 }

@@ -239,10 +239,13 @@ pub fn goroutine(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Go's `func main()`: runs `main` as goroutine 1 of the global runtime. When it returns the
 /// process exits, even if other goroutines are still running (docs/go-semantics.md,
-/// 9). Option: `gomaxprocs = N`.
+/// 9); when it panics, its `defer!`s run, Go's report is printed and the process exits
+/// with status 2. Options: `gomaxprocs = N`; `stack_size = BYTES`, main's own stack
+/// (8 MiB by default, as deep as a main thread); `goroutine_stack_size = BYTES`, the
+/// default stack of every other goroutine (64 KiB unless set).
 ///
 /// ```
-/// #[go::main(gomaxprocs = 2)]
+/// #[go::main(gomaxprocs = 2, goroutine_stack_size = 1 << 20)]
 /// fn main() {
 ///     let h = go::go!({ go::runtime::gomaxprocs() });
 ///     assert_eq!(h.join().unwrap(), 2);
@@ -255,7 +258,8 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Go's `func TestX(t *testing.T)`: a `#[test]` whose body runs as a goroutine (joined, so a panic fails the
-/// test). Option: `gomaxprocs = N`.
+/// test, with its message and location in the test's output, and `#[should_panic]` works).
+/// Options: those of [`macro@main`].
 ///
 /// ```
 /// #[go::test]

@@ -4,26 +4,46 @@
 
 use std::panic::{Location, resume_unwind};
 
-use crate::coroutine;
+use crate::coroutine::{self, MAX_STACK_SIZE};
 use crate::report::payload_message;
 use crate::scheduler;
-use crate::spawn::{Builder, PanicPolicy};
+use crate::spawn::{Builder, MAIN_STACK_SIZE, PanicPolicy};
 
-/// Sets GOMAXPROCS if the attribute asked for it, and spawns `f` under
-/// `policy` (called from the attribute's expansion, so `#[track_caller]`
-/// makes the user's fn the spawn site).
+/// What `#[go::main(...)]` and `#[go::test(...)]` were given.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EntryOptions {
+    /// `gomaxprocs = N`.
+    pub gomaxprocs: Option<usize>,
+    /// `stack_size = N`: the main goroutine's stack.
+    pub stack_size: Option<usize>,
+    /// `goroutine_stack_size = N`: every other goroutine's default stack.
+    pub goroutine_stack_size: Option<usize>,
+}
+
+/// Applies `opts`, and spawns `f` under `policy` with the main goroutine's
+/// stack (called from the attribute's expansion, so `#[track_caller]` makes
+/// the user's fn the spawn site). A bad size is reported as a panic naming
+/// the option.
 #[track_caller]
 fn spawn_entry<T: Send + 'static>(
-    gomaxprocs: Option<usize>,
+    opts: EntryOptions,
     policy: PanicPolicy,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> crate::spawn::JoinHandle<T> {
-    if let Some(n) = gomaxprocs {
+    if let Some(n) = opts.gomaxprocs {
         scheduler::set_gomaxprocs(n);
     }
-    match Builder::new().spawn_at(f, Location::caller(), policy) {
+    if let Some(n) = opts.goroutine_stack_size {
+        assert!(
+            n <= MAX_STACK_SIZE,
+            "goroutine_stack_size = {n} exceeds the maximum of {MAX_STACK_SIZE} bytes"
+        );
+        scheduler::set_default_stack_size(n);
+    }
+    let stack = opts.stack_size.unwrap_or(MAIN_STACK_SIZE);
+    match Builder::new().stack_size(stack).spawn_at(f, Location::caller(), policy) {
         Ok(h) => h,
-        Err(e) => panic!("{e}"),
+        Err(e) => panic!("stack_size = {stack}: {e}"),
     }
 }
 
@@ -31,10 +51,10 @@ fn spawn_entry<T: Send + 'static>(
 /// Go's: its `defer!`s run, then Go's report, then exit status 2.
 #[track_caller]
 pub fn main_entry<T: Send + 'static>(
-    gomaxprocs: Option<usize>,
+    opts: EntryOptions,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> T {
-    match spawn_entry(gomaxprocs, PanicPolicy::Crash, f).join() {
+    match spawn_entry(opts, PanicPolicy::Crash, f).join() {
         Ok(v) => v,
         // Not reached: a `Crash` goroutine's panic ends the process.
         Err(p) => resume_unwind(p),
@@ -48,10 +68,10 @@ pub fn main_entry<T: Send + 'static>(
 /// `#[should_panic(expected = "...")]` sees it).
 #[track_caller]
 pub fn test_entry<T: Send + 'static>(
-    gomaxprocs: Option<usize>,
+    opts: EntryOptions,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> T {
-    match spawn_entry(gomaxprocs, PanicPolicy::Join, f).join_with_site() {
+    match spawn_entry(opts, PanicPolicy::Join, f).join_with_site() {
         Ok(v) => v,
         Err((payload, site)) => {
             let thread = std::thread::current();

@@ -3,9 +3,11 @@
 pub use crate::blocking::blocking;
 pub use crate::coroutine::WaitReason;
 pub use crate::scheduler::{GoroutineInfo, GoroutineState, Stall, dump, goroutines};
+pub use crate::spawn::MAIN_STACK_SIZE;
 use crate::spawn::{Builder, PanicPolicy};
 use std::panic::Location;
 
+use crate::coroutine::MAX_STACK_SIZE;
 use crate::{coroutine, scheduler};
 
 /// Lets other goroutines run; the caller stays runnable and continues later
@@ -97,16 +99,25 @@ pub fn goroutine_name() -> Option<String> {
 
 /// Sets the usable stack size of goroutines spawned from now on without an
 /// explicit [`Builder::stack_size`](crate::Builder::stack_size), and returns
-/// the previous one. Rounded up to a power of two, at least 16 KiB. The
-/// default is 64 KiB of reserved (not committed) memory.
+/// the previous one (`#[go::main(goroutine_stack_size = N)]` calls it).
+/// Rounded up to a power of two, at least 16 KiB. The default is 64 KiB of
+/// reserved (not committed) memory; the main goroutine has 8 MiB, as a
+/// main thread does.
+///
+/// # Panics
+/// If `bytes` exceeds the 1 GiB maximum (Go's limit is 1 GB).
 ///
 /// # Example
 /// ```
-/// let old = go::runtime::set_stack_size(256 << 10);
+/// let old = go::runtime::set_default_stack_size(256 << 10);
 /// go::spawn(|| ()).join().unwrap();
-/// go::runtime::set_stack_size(old);
+/// go::runtime::set_default_stack_size(old);
 /// ```
-pub fn set_stack_size(bytes: usize) -> usize {
+pub fn set_default_stack_size(bytes: usize) -> usize {
+    assert!(
+        bytes <= MAX_STACK_SIZE,
+        "goroutine stack size {bytes} bytes exceeds the maximum of {MAX_STACK_SIZE} bytes"
+    );
     scheduler::set_default_stack_size(bytes)
 }
 
@@ -130,7 +141,7 @@ pub unsafe fn enable_migration() {
 /// (`#[go::main]` expands to it). Like Go's `main`, a panic in `f` ends the
 /// program: `f`'s `defer!`s run, then Go's report (`panic: <value>`, the
 /// goroutine and its stack) goes to stderr and the process exits with
-/// status 2.
+/// status 2. The goroutine's stack is [`MAIN_STACK_SIZE`] (8 MiB).
 ///
 /// # Example
 /// ```
@@ -146,7 +157,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let h = match Builder::new().spawn_at(f, Location::caller(), PanicPolicy::Crash) {
+    let h = match Builder::new().stack_size(MAIN_STACK_SIZE).spawn_at(
+        f,
+        Location::caller(),
+        PanicPolicy::Crash,
+    ) {
         Ok(h) => h,
         Err(e) => panic!("{e}"),
     };

@@ -36,7 +36,7 @@ fn add(t: &AtomicU64, v: u64) {
     t.fetch_add(v, Ordering::Relaxed);
 }
 
-#[go::main(gomaxprocs = 2)]
+#[go::main(gomaxprocs = 2, stack_size = 16 << 20, goroutine_stack_size = 256 << 10)]
 fn main() {
     let wg = WaitGroup::new();
     let ch: Chan<u64> = make!(chan u64, 10);

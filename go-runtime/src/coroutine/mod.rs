@@ -39,7 +39,9 @@ pub(crate) use self::overflow::{ensure_alt_stack, install_handler as install_ove
 pub(crate) use self::panics::{
     PanicRecord, install_hook as install_panic_hook, run_deferred, take_replacement,
 };
-pub(crate) use self::stack::{GoStack, StackCache, ensure_available_shared, round_stack_size};
+pub(crate) use self::stack::{
+    GoStack, MAX_STACK_SIZE, StackCache, ensure_available_shared, round_stack_size,
+};
 pub use self::wait_reason::WaitReason;
 use crate::{clock, report};
 

@@ -113,7 +113,11 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             let site = g.spawn_site();
             let _ = write!(
                 buf,
-                "runtime: goroutine stack exceeds {}-byte limit\nfatal error: stack overflow\n\n\
+                "runtime: goroutine stack exceeds {}-byte limit\n\
+                 runtime: a bigger stack: go::Builder::stack_size (one goroutine), \
+                 go::runtime::set_default_stack_size (all), \
+                 #[go::main(stack_size = N, goroutine_stack_size = N)]\n\
+                 fatal error: stack overflow\n\n\
                  goroutine {} [running]:\n",
                 g.stack_size(),
                 g.id(),

@@ -148,9 +148,15 @@ fn class_size(class: usize) -> usize {
     1 << (class as u32 + MIN_CLASS_SHIFT)
 }
 
+/// The largest usable stack a goroutine may ask for: 1 GiB (Go's limit is
+/// 1 GB).
+pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+
 /// Rounds a requested stack size to the size its class really provides.
+/// Sizes above [`MAX_STACK_SIZE`] are the caller's error to report; here
+/// they are capped, so that rounding never overflows.
 pub(crate) fn round_stack_size(size: usize) -> usize {
-    class_size(class_of(size))
+    class_size(class_of(size.min(MAX_STACK_SIZE)))
 }
 
 /// Free stacks of every class, shared by all threads.

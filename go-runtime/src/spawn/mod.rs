@@ -11,7 +11,18 @@ use std::panic::Location;
 pub use self::handle::JoinHandle;
 pub(crate) use self::handle::PanicPolicy;
 use self::handle::Task;
+use crate::coroutine::MAX_STACK_SIZE;
 use crate::scheduler::{self, SpawnOpts};
+
+/// The usable stack size of the main goroutine (`#[go::main]`, `go::run`)
+/// unless `#[go::main(stack_size = N)]` says otherwise: 8 MiB, as deep as a
+/// main thread (reserved, not committed: untouched pages cost nothing).
+///
+/// # Example
+/// ```
+/// assert_eq!(go::runtime::MAIN_STACK_SIZE, 8 << 20);
+/// ```
+pub const MAIN_STACK_SIZE: usize = 8 << 20;
 
 /// What `join` returns: the goroutine's value, or the payload of its panic.
 ///
@@ -27,7 +38,7 @@ pub type Result<T> = std::result::Result<T, Box<dyn Any + Send + 'static>>;
 ///
 /// # Example
 /// ```
-/// // A deep recursion needs a bigger stack than the 64 KiB default.
+/// // A deep recursion needs a bigger stack than the default.
 /// fn depth(n: u64) -> u64 { if n == 0 { 0 } else { 1 + depth(n - 1) } }
 /// let h = go::Builder::new()
 ///     .name("deep")
@@ -72,8 +83,9 @@ impl Builder {
     }
 
     /// Sets the usable stack size in bytes (rounded up to a power of two, at
-    /// least 16 KiB). The memory is reserved, not committed: only the pages
-    /// the goroutine touches cost RAM.
+    /// least 16 KiB, at most 1 GiB: a larger size makes `spawn` return an
+    /// error). The memory is reserved, not committed: only the pages the
+    /// goroutine touches cost RAM.
     ///
     /// # Example
     /// ```
@@ -153,6 +165,17 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        if let Some(n) = self.stack_size
+            && n > MAX_STACK_SIZE
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "goroutine stack size {n} bytes exceeds the maximum of {MAX_STACK_SIZE} bytes \
+                     (1 GiB; Go's limit is 1 GB)"
+                ),
+            ));
+        }
         let task = Task::new(f, policy);
         let opts = SpawnOpts {
             site,

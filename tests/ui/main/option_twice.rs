@@ -1,0 +1,2 @@
+#[go::main(stack_size = 16 << 20, stack_size = 32 << 20)]
+fn main() {}
