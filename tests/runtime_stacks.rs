@@ -187,3 +187,54 @@ fn absurd_stack_sizes_are_errors() {
         assert!(err.to_string().contains("exceeds the maximum"), "{err}");
     }
 }
+
+/// `maybe_grow` moves a deep computation to a fresh segment: a 100,000-node
+/// list's recursive drop, which overflows a 64 KiB goroutine and a 2 MiB
+/// thread, succeeds on both.
+#[test]
+fn maybe_grow_runs_deep_drops_on_a_fresh_segment() {
+    // On the goroutine fewer than 64 KiB are ever left: it grows.
+    let on_goroutine = || go::runtime::maybe_grow(64 << 10, 64 << 20, || drop(list(100_000)));
+    go::Builder::new().stack_size(64 << 10).spawn(on_goroutine).unwrap().join().unwrap();
+    // A std thread has 2 MiB: ask for 8 MiB to be left, so that it grows.
+    let on_thread = || go::runtime::maybe_grow(8 << 20, 64 << 20, || drop(list(100_000)));
+    std::thread::spawn(on_thread).join().unwrap();
+}
+
+/// Called at every level of a recursion (rustc's use), it chains segments:
+/// a million levels on 64 KiB of goroutine stack.
+#[test]
+fn maybe_grow_at_every_level_chains_segments() {
+    fn sum(n: u64) -> u64 {
+        go::runtime::maybe_grow(32 << 10, 1 << 20, || if n == 0 { 0 } else { n + sum(n - 1) })
+    }
+    let h = go::Builder::new().stack_size(64 << 10).spawn(|| sum(1_000_000)).unwrap();
+    assert_eq!(h.join().unwrap(), 1_000_000 * 1_000_001 / 2);
+}
+
+/// Overflowing a segment is Go's fatal error too, on a goroutine and on a
+/// plain thread.
+#[test]
+fn overflowing_a_segment_is_a_fatal_error() {
+    const NAME: &str = "overflowing_a_segment_is_a_fatal_error";
+    if is_child(NAME) {
+        let on_thread = std::env::var("ON_THREAD").is_ok();
+        let run = || go::runtime::maybe_grow(usize::MAX, 64 << 10, || deep(u32::MAX));
+        if on_thread {
+            std::thread::spawn(run).join().unwrap();
+        } else {
+            go::spawn(run).join().unwrap();
+        }
+        println!("unreachable");
+        return;
+    }
+    let out = run_child(NAME, &[]);
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("\nfatal error: stack overflow\n"), "{stderr}");
+    assert!(!stdout.contains("unreachable"));
+    let out = run_child(NAME, &[("ON_THREAD", "1")]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("maybe_grow stack segment is exhausted"), "{stderr}");
+}

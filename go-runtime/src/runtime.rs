@@ -121,6 +121,33 @@ pub fn set_default_stack_size(bytes: usize) -> usize {
     scheduler::set_default_stack_size(bytes)
 }
 
+/// Runs `f` on a fresh stack segment of `stack_size` usable bytes when fewer
+/// than `red_zone` bytes remain on the current stack, else right here: the
+/// contract of the `stacker` crate (which rustc uses for its own deep
+/// recursion), for goroutines and plain threads alike. Wrap a recursion
+/// that may go deeper than the stack (a recursive `Drop` of a long list, a
+/// tree walk on untrusted input) at each level, or once at the top with a
+/// big segment. The segment is guarded: overflowing it too is Go's
+/// `fatal error: stack overflow`, never undefined behaviour.
+///
+/// # Example
+/// ```
+/// struct Node(Option<Box<Node>>);
+/// // A 100,000-node list: its recursive drop overflows a 64 KiB goroutine.
+/// let mut list = None;
+/// for _ in 0..100_000 {
+///     list = Some(Box::new(Node(list)));
+/// }
+/// go::spawn(move || {
+///     go::runtime::maybe_grow(64 << 10, 64 << 20, || drop(list));
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+pub fn maybe_grow<R>(red_zone: usize, stack_size: usize, f: impl FnOnce() -> R) -> R {
+    coroutine::maybe_grow(red_zone, stack_size, f)
+}
+
 /// Lets every goroutine spawned from now on move between worker threads
 /// when it blocks, like Go's goroutines, instead of always resuming on the
 /// thread it started on. Per goroutine: [`Builder::migratable`](crate::Builder::migratable).

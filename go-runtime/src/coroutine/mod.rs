@@ -19,6 +19,7 @@
 //!   worker thread whose index is in `home`.
 
 mod current;
+mod grow;
 mod locals;
 mod overflow;
 mod panics;
@@ -34,6 +35,7 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub(crate) use self::current::{current_id, current_ptr, current_ref, on_goroutine};
+pub(crate) use self::grow::maybe_grow;
 pub(crate) use self::locals::{LocalBox, Locals, drop_current};
 pub(crate) use self::overflow::{ensure_alt_stack, install_handler as install_overflow_handler};
 pub(crate) use self::panics::{
@@ -338,6 +340,12 @@ impl Goroutine {
     /// The guard page range of its stack.
     pub(crate) fn guard(&self) -> (usize, usize) {
         self.guard.get()
+    }
+
+    /// Replaces the guard range the overflow handler checks (by
+    /// `maybe_grow`, on the goroutine itself), returning the previous one.
+    fn swap_guard(&self, guard: (usize, usize)) -> (usize, usize) {
+        self.guard.replace(guard)
     }
 
     /// Usable bytes of its stack.

@@ -116,7 +116,8 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 "runtime: goroutine stack exceeds {}-byte limit\n\
                  runtime: a bigger stack: go::Builder::stack_size (one goroutine), \
                  go::runtime::set_default_stack_size (all), \
-                 #[go::main(stack_size = N, goroutine_stack_size = N)]\n\
+                 #[go::main(stack_size = N, goroutine_stack_size = N)], \
+                 go::runtime::maybe_grow (a deep call)\n\
                  fatal error: stack overflow\n\n\
                  goroutine {} [running]:\n",
                 g.stack_size(),
@@ -131,6 +132,20 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 }
                 libc::_exit(2);
             }
+        }
+    }
+    // A plain thread on a `maybe_grow` segment.
+    let (lo, hi) = super::grow::thread_segment_guard();
+    if (lo..hi).contains(&addr) {
+        let msg = b"runtime: a go::runtime::maybe_grow stack segment is exhausted: \
+                    ask for a bigger one\nfatal error: stack overflow\n";
+        // SAFETY: write, abort and _exit are async-signal-safe.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            if ABORT_ON_FATAL.load(Ordering::Relaxed) {
+                libc::abort();
+            }
+            libc::_exit(2);
         }
     }
     chain(sig, info, ctx);

@@ -242,6 +242,24 @@ pub(crate) fn ensure_available_shared(size: usize) -> io::Result<()> {
 }
 
 /// Returns a stack to the shared pool (callers off the runtime's workers).
+/// Takes a stack of at least `size` usable bytes from the shared pool
+/// (mapping a slab if the class has none free).
+pub(super) fn take_shared(size: usize) -> io::Result<GoStack> {
+    ensure_available_shared(size)?;
+    let class = class_of(size);
+    let mut free = pool().classes[class].lock();
+    match free.pop() {
+        Some(s) => Ok(s),
+        None => {
+            drop(free);
+            let mut fresh = new_slab(class)?;
+            let s = fresh.pop().expect("a slab holds at least one stack");
+            pool().classes[class].lock().append(&mut fresh);
+            Ok(s)
+        }
+    }
+}
+
 pub(super) fn give_shared(stack: GoStack) {
     stack.trim_if_deep();
     pool().classes[stack.class as usize].lock().push(stack);
