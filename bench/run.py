@@ -33,6 +33,7 @@ WORKLOADS = [
     ("gosched", "gosched", 1000, [1, 2], "ns_per_op", "ns per yield (1000 goroutines x 1000 gosched)", False),
     ("sleep-100k", "sleep", 100_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (100,000 asleep)", False),
     ("sleep-1m", "sleep", 1_000_000, [2], "kb_per_g", "KiB peak RSS per parked goroutine (1,000,000 asleep)", False),
+    ("sleep-1m-pte", "sleep", 1_000_000, [2], "kb_per_g_pte", "KiB peak RSS + page tables per parked goroutine (1,000,000 asleep)", False),
     ("sleep-cpu", "sleep", 100_000, [2], "cpu_ms", "ms CPU for 100,000 sleepers", False),
     ("pingpong", "pingpong", 1_000_000, [1, 2], "ns_per_op", "ns per round trip (unbuffered ping-pong)", True),
     ("mpmc", "mpmc", 10_000_000, [1, 2], "ns_per_op", "ns per message (cap 1024, 4 producers x 4 consumers)", True),
@@ -93,6 +94,11 @@ def run_once(prog, arg, n, procs):
     kv = dict(f.split("=") for f in line.split())
     vals = {k: float(v) for k, v in kv.items()}
     vals["kb_per_g"] = (vals["rss_peak_kb"] - vals["rss_base_kb"]) / n
+    # Page tables are memory too (VmPTE is not part of RSS).
+    if "pte_parked_kb" in vals and vals["pte_parked_kb"] > 0:
+        vals["kb_per_g_pte"] = vals["kb_per_g"] + (vals["pte_parked_kb"] - vals["pte_base_kb"]) / n
+    else:
+        vals["kb_per_g_pte"] = vals["kb_per_g"]
     return vals
 
 

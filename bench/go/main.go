@@ -36,6 +36,8 @@ func main() {
 	name := os.Args[1]
 	n, _ := strconv.ParseInt(os.Args[2], 10, 64)
 	base := statusKB("VmRSS:")
+	basePTE := statusKB("VmPTE:")
+	parkedPTE := int64(0)
 	cpu0 := cpu()
 	start := time.Now()
 	ops := n
@@ -72,6 +74,7 @@ func main() {
 			}()
 		}
 		parked = statusKB("VmRSS:")
+		parkedPTE = statusKB("VmPTE:")
 		if time.Now().After(deadline) {
 			panic("spawning outlasted the sleep window")
 		}
@@ -180,7 +183,7 @@ func main() {
 		panic("unknown workload " + name)
 	}
 	wall := time.Since(start)
-	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d\n",
+	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d pte_base_kb=%d pte_parked_kb=%d\n",
 		float64(wall.Nanoseconds())/float64(ops), float64(wall.Nanoseconds())/1e6,
-		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"))
+		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"), basePTE, parkedPTE)
 }

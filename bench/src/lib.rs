@@ -46,6 +46,10 @@ pub struct Report {
     cpu0: Duration,
     base_kb: u64,
     parked_kb: std::cell::Cell<u64>,
+    /// Page tables (VmPTE) before the workload and with every sleeper parked:
+    /// not part of RSS, but memory all the same.
+    pte_base_kb: u64,
+    pte_parked_kb: std::cell::Cell<u64>,
 }
 
 impl Report {
@@ -55,6 +59,8 @@ impl Report {
             cpu0: cpu_time(),
             base_kb: status_kb("VmRSS:"),
             parked_kb: std::cell::Cell::new(0),
+            pte_base_kb: status_kb("VmPTE:"),
+            pte_parked_kb: std::cell::Cell::new(0),
         }
     }
 
@@ -62,6 +68,7 @@ impl Report {
     /// sleeper may already have woken (the window was too short).
     pub fn all_parked(&self, deadline: Instant) {
         self.parked_kb.set(status_kb("VmRSS:"));
+        self.pte_parked_kb.set(status_kb("VmPTE:"));
         assert!(Instant::now() < deadline, "spawning outlasted the sleep window");
     }
 
@@ -69,13 +76,16 @@ impl Report {
         let wall = self.start.elapsed();
         let cpu = cpu_time().saturating_sub(self.cpu0);
         println!(
-            "ns_per_op={:.1} wall_ms={:.1} cpu_ms={} rss_base_kb={} rss_parked_kb={} rss_peak_kb={}",
+            "ns_per_op={:.1} wall_ms={:.1} cpu_ms={} rss_base_kb={} rss_parked_kb={} rss_peak_kb={} \
+             pte_base_kb={} pte_parked_kb={}",
             wall.as_nanos() as f64 / ops.max(1) as f64,
             wall.as_secs_f64() * 1e3,
             cpu.as_millis(),
             self.base_kb,
             self.parked_kb.get(),
-            status_kb("VmHWM:")
+            status_kb("VmHWM:"),
+            self.pte_base_kb,
+            self.pte_parked_kb.get()
         );
     }
 }

@@ -4,7 +4,7 @@
 //! the defaults.
 //!
 //! # Invariants
-//! - A [`GoStack`] owns the address range `[guard, top)`; the page(s) at
+//! - A [`GoStack`] owns the address range `[guard, top)`; the 64 KiB at
 //!   `[guard, guard + GUARD)` fault on any access, everything above is
 //!   read/write anonymous memory that the kernel commits on first touch.
 //! - Stacks of one size class come from slabs of that class and go back to
@@ -22,8 +22,13 @@ use parking_lot::Mutex;
 /// Page size assumed for guards and rounding (checked against the kernel's at
 /// first use).
 const PAGE: usize = 4096;
-/// Bytes of guard below every stack.
-const GUARD: usize = PAGE;
+/// Bytes of guard below every stack: 64 KiB, because C code compiled
+/// without stack-clash probes moves the stack pointer by whole frames
+/// before touching them (Debian 12's glibc does `sub $0x2018,%rsp` on the
+/// DNS path): a one-page guard can be jumped, and the write lands in the
+/// next goroutine's live stack. Guard pages cost address space and page
+/// tables only (README, "Guards").
+const GUARD: usize = 64 << 10;
 /// Smallest stack size class (16 KiB).
 const MIN_CLASS_SHIFT: u32 = 14;
 /// Size classes are powers of two up to 2^47 bytes.
