@@ -238,3 +238,51 @@ fn overflowing_a_segment_is_a_fatal_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("maybe_grow stack segment is exhausted"), "{stderr}");
 }
+
+/// When the kernel refuses the usual 64 MiB reservation of a stack slab
+/// (strict overcommit; here an address-space limit), the runtime reserves
+/// less at a time, says so once on stderr, and goroutines keep starting.
+#[test]
+fn a_refused_reservation_falls_back_to_smaller_ones() {
+    const NAME: &str = "a_refused_reservation_falls_back_to_smaller_ones";
+    if is_child(NAME) {
+        go::spawn(|| ()).join().unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let vm_kb: u64 = status
+            .lines()
+            .find(|l| l.starts_with("VmSize:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap();
+        // Room for small slabs and the goroutines' pages, not for 64 MiB.
+        let limit = (vm_kb + 48 * 1024) * 1024;
+        let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+        // SAFETY: setrlimit only reads `rl`.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+        // More parked goroutines than the first slab holds.
+        let gate = go::chan::Chan::<()>::new(0);
+        let started = go::sync::WaitGroup::new();
+        let hs: Vec<_> = (0..600)
+            .map(|_| {
+                let (g, s) = (gate.clone(), started.clone());
+                s.add(1);
+                go::spawn(move || {
+                    s.done();
+                    g.recv()
+                })
+            })
+            .collect();
+        // All 600 hold a stack at once: more than the first slab has.
+        started.wait();
+        gate.close();
+        for h in hs {
+            h.join().unwrap();
+        }
+        println!("all 600 ran");
+        return;
+    }
+    let out = run_child(NAME, &[("MALLOC_ARENA_MAX", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(stdout.contains("all 600 ran"), "{stdout}");
+    assert_eq!(stderr.matches("go: the kernel refused to reserve").count(), 1, "{stderr}");
+}

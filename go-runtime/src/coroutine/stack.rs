@@ -13,9 +13,10 @@
 //! - The free lists hold only stacks no coroutine runs on.
 
 use std::io;
+use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
@@ -340,26 +341,60 @@ fn map_error(what: &str, err: io::Error) -> io::Error {
 }
 
 /// Maps a new slab for `class` and cuts it into guarded stacks.
+/// The address space a slab reserves now: `SLAB_BYTES` until the kernel
+/// refuses a reservation that large (strict overcommit, an address-space
+/// limit), then a quarter of it, and so on.
+static SLAB_NOW: AtomicUsize = AtomicUsize::new(SLAB_BYTES);
+
+/// Maps `count` slots of `slot` bytes, or, if the kernel refuses, as many
+/// as it allows (a quarter at a time, down to one), saying so once on
+/// stderr. Returns the mapping's base and slot count.
+fn map_slots(slot: usize, count: usize) -> io::Result<(usize, usize)> {
+    let mut count = count;
+    loop {
+        let len = slot * count;
+        // SAFETY: a fresh private anonymous mapping; MAP_NORESERVE because
+        // stacks are committed page by page as they are touched.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base != libc::MAP_FAILED {
+            return Ok((base as usize, count));
+        }
+        let err = io::Error::last_os_error();
+        if count == 1 || err.raw_os_error() != Some(libc::ENOMEM) {
+            return Err(map_error("map", err));
+        }
+        let smaller = (count / 4).max(1);
+        let reserve = (smaller * slot).max(slot);
+        // Relaxed: a hint for later slabs; racing updates all shrink it.
+        if SLAB_NOW.fetch_min(reserve, Ordering::Relaxed) == SLAB_BYTES {
+            let _ = writeln!(
+                io::stderr(),
+                "go: the kernel refused to reserve {} MiB of address space for goroutine \
+                 stacks (strict overcommit, vm.overcommit_memory=2, or an address-space \
+                 limit); reserving less at a time from now on",
+                len >> 20
+            );
+        }
+        count = smaller;
+    }
+}
+
 fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
     let mode = guard_mode();
     let slot = class_size(class) + GUARD;
-    let count = (SLAB_BYTES / slot).max(1);
+    let count = (SLAB_NOW.load(Ordering::Relaxed) / slot).max(1);
+    let (base, count) = map_slots(slot, count)?;
     let len = slot * count;
-    // SAFETY: a fresh private anonymous mapping; MAP_NORESERVE because stacks
-    // are committed page by page as they are touched.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(map_error("map", io::Error::last_os_error()));
-    }
+    let base = base as *mut libc::c_void;
     // Huge pages would turn a goroutine's one touched page into 2 MiB on
     // machines where transparent huge pages are always on.
     // SAFETY: advice on our own fresh mapping; failure only loses the hint.
