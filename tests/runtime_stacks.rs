@@ -92,19 +92,10 @@ fn failing_to_map_a_stack_is_a_clear_error_naming_the_limit() {
         go::spawn(|| ()).join().unwrap();
         // Panics below must not need memory (a backtrace maps debug info).
         std::panic::set_hook(Box::new(|_| {}));
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let vm_kb: u64 = status
-            .lines()
-            .find(|l| l.starts_with("VmSize:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap();
         // 128 MiB of headroom: room for the panics' allocations and the
         // runtime's own threads (sysmon may start one), not for a slab of
         // 256 MiB stacks.
-        let limit = (vm_kb + 128 * 1024) * 1024;
-        let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
-        // SAFETY: setrlimit only reads `rl`.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+        limit_address_space(128);
         // A 256 MiB stack class has no slab yet: mapping one must fail.
         let err = go::Builder::new().stack_size(256 << 20).spawn(|| ()).unwrap_err();
         println!("builder-error={err}");
@@ -247,17 +238,8 @@ fn a_refused_reservation_falls_back_to_smaller_ones() {
     const NAME: &str = "a_refused_reservation_falls_back_to_smaller_ones";
     if is_child(NAME) {
         go::spawn(|| ()).join().unwrap();
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let vm_kb: u64 = status
-            .lines()
-            .find(|l| l.starts_with("VmSize:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .unwrap();
         // Room for small slabs and the goroutines' pages, not for 64 MiB.
-        let limit = (vm_kb + 48 * 1024) * 1024;
-        let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
-        // SAFETY: setrlimit only reads `rl`.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+        limit_address_space(48);
         // More parked goroutines than the first slab holds.
         let gate = go::chan::Chan::<()>::new(0);
         let started = go::sync::WaitGroup::new();
@@ -285,4 +267,19 @@ fn a_refused_reservation_falls_back_to_smaller_ones() {
     assert!(out.status.success(), "stderr: {stderr}");
     assert!(stdout.contains("all 600 ran"), "{stdout}");
     assert_eq!(stderr.matches("go: the kernel refused to reserve").count(), 1, "{stderr}");
+}
+
+/// Limits this process's address space to its current size plus
+/// `headroom_mib` MiB (RLIMIT_AS), so that a large reservation fails.
+fn limit_address_space(headroom_mib: u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let vm_kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    let limit = (vm_kb + headroom_mib * 1024) * 1024;
+    let rl = libc::rlimit { rlim_cur: limit, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit only reads `rl`.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
 }

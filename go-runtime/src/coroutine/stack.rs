@@ -4,7 +4,7 @@
 //! the defaults.
 //!
 //! # Invariants
-//! - A [`GoStack`] owns the address range `[guard, top)`; the 64 KiB at
+//! - A [`GoStack`] owns the address range `[guard, top)`; the 68 KiB at
 //!   `[guard, guard + GUARD)` fault on any access, everything above is
 //!   read/write anonymous memory that the kernel commits on first touch.
 //! - Stacks of one size class come from slabs of that class and go back to
@@ -27,9 +27,11 @@ const PAGE: usize = 4096;
 /// without stack-clash probes moves the stack pointer by whole frames
 /// before touching them (Debian 12's glibc does `sub $0x2018,%rsp` on the
 /// DNS path): a one-page guard can be jumped, and the write lands in the
-/// next goroutine's live stack. Guard pages cost address space and page
-/// tables only (README, "Guards").
-const GUARD: usize = 64 << 10;
+/// next goroutine's live stack. Plus one page, so that the stride between
+/// stacks is not a power of two (their hot tops would all fall in the same
+/// L2 cache sets). Guard pages cost address space and page tables only
+/// (README, "Guards").
+const GUARD: usize = (64 << 10) + PAGE;
 /// Smallest stack size class (16 KiB).
 const MIN_CLASS_SHIFT: u32 = 14;
 /// Size classes are powers of two up to 2^47 bytes.
