@@ -438,6 +438,7 @@ impl Goroutine {
     ///
     /// # Safety
     /// The caller runs on this goroutine's own stack.
+    #[inline]
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
@@ -446,7 +447,7 @@ impl Goroutine {
         let mut resumed = unsafe { (*y).suspend(why) };
         // A capture resumed us only to record the stack (only a parked
         // goroutine is captured): do that and suspend again, still parked.
-        while resumed == Resume::CaptureStack {
+        while why == Suspend::Park && resumed == Resume::CaptureStack {
             self.record_stack();
             // SAFETY: as above.
             resumed = unsafe { (*y).suspend(Suspend::Park) };

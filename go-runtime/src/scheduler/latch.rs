@@ -123,7 +123,16 @@ impl Latch {
     /// once `deadline` has passed and nobody claimed the latch, cancels it
     /// and returns `None`. `why` is what goroutine dumps show meanwhile.
     pub(crate) fn wait(&self, why: WaitReason, deadline: Option<Instant>) -> Option<usize> {
-        let mut deadline = deadline.map(Deadline::new);
+        let Some(at) = deadline else {
+            // No deadline: the common case, kept to this loop.
+            loop {
+                if let Some(v) = self.fired() {
+                    return Some(v);
+                }
+                park::park(why);
+            }
+        };
+        let mut deadline = Some(Deadline::new(at));
         loop {
             if let Some(v) = self.fired() {
                 return Some(v);
