@@ -4,8 +4,9 @@
 //! the defaults.
 //!
 //! # Invariants
-//! - A [`GoStack`] owns the address range `[guard, top)`; the 68 KiB at
-//!   `[guard, guard + GUARD)` fault on any access, everything above is
+//! - A [`GoStack`] owns the address range `[guard, top)`; the guard bytes at
+//!   its bottom (68 KiB with 4 KiB pages, see [`Geometry`]) fault on any
+//!   access, everything above is
 //!   read/write anonymous memory that the kernel commits on first touch.
 //! - Stacks of one size class come from slabs of that class and go back to
 //!   that class's free list; a slab is never unmapped (its address range stays
@@ -20,27 +21,100 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
-/// Page size assumed for guards and rounding (checked against the kernel's at
-/// first use).
-const PAGE: usize = 4096;
-/// Bytes of guard below every stack: 64 KiB, because C code compiled
-/// without stack-clash probes moves the stack pointer by whole frames
-/// before touching them (Debian 12's glibc does `sub $0x2018,%rsp` on the
-/// DNS path): a one-page guard can be jumped, and the write lands in the
-/// next goroutine's live stack. Plus one page, so that the stride between
-/// stacks is not a power of two (their hot tops would all fall in the same
-/// L2 cache sets). Guard pages cost address space and page tables only
-/// (README, "Guards").
-const GUARD: usize = (64 << 10) + PAGE;
+/// Bytes of guard below every stack, before the extra page: 64 KiB,
+/// because C code compiled without stack-clash probes moves the stack
+/// pointer by whole frames before touching them (Debian 12's glibc does
+/// `sub $0x2018,%rsp` on the DNS path): a one-page guard can be jumped, and
+/// the write lands in the next goroutine's live stack. One page more is
+/// added (see [`Geometry`]) so that the stride between stacks is not a
+/// power of two (their hot tops would all fall in the same L2 cache sets).
+/// Guard pages cost address space and page tables only (README, "Guards").
+const GUARD_MIN: usize = 64 << 10;
+/// The top of a stack that is never given back on release (at least; a page
+/// if pages are larger): the frames a typical goroutine touches live here.
+const KEEP_MIN: usize = 32 << 10;
+/// Bytes below the kept top that [`GoStack::trim_if_deep`] samples.
+const PROBE_BYTES: usize = 4 << 10;
+
+/// The kernel's page size: 4 KiB on x86_64; 4, 16 or 64 KiB on aarch64.
+/// Read once, with `sysconf`, before the first slab is mapped.
+#[inline]
+fn page() -> usize {
+    // Relaxed: every thread computes the same value; racing stores agree.
+    match PAGE.load(Ordering::Relaxed) {
+        0 => read_page_size(),
+        page => page,
+    }
+}
+
+/// The cached page size (0: not read yet).
+static PAGE: AtomicUsize = AtomicUsize::new(0);
+
+#[cold]
+fn read_page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    let page = usize::try_from(page).unwrap_or(0);
+    assert!(
+        page.is_power_of_two() && page >= 4096,
+        "go: the kernel reports a page size of {page} bytes"
+    );
+    // Relaxed: see `page`.
+    PAGE.store(page, Ordering::Relaxed);
+    page
+}
+
+/// How stacks are laid out for one page size. Everything that must be a
+/// whole number of pages (guards, size classes, the kept top) is one, and
+/// the stride between stacks (class + guard) is an odd number of pages
+/// above one, so never a power of two: the smallest class is an even number
+/// of pages, so every class is, and the guard is an odd number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Geometry {
+    /// The page size.
+    page: usize,
+    /// Guard bytes below every stack: 64 KiB (or two pages, if more) plus
+    /// one page. 68 KiB with 4 KiB pages, 80 KiB with 16 KiB, 192 KiB with
+    /// 64 KiB.
+    guard: usize,
+    /// The smallest usable stack: 16 KiB, or two pages if more.
+    min_class: usize,
+    /// Bytes at the top of a stack kept when deep pages are given back.
+    keep: usize,
+}
+
+impl Geometry {
+    const fn for_page(page: usize) -> Self {
+        const fn max(a: usize, b: usize) -> usize {
+            if a > b { a } else { b }
+        }
+        Geometry {
+            page,
+            guard: max(GUARD_MIN, 2 * page) + page,
+            min_class: max(1 << MIN_CLASS_SHIFT, 2 * page),
+            keep: Self::keep_for(page),
+        }
+    }
+
+    /// [`Geometry::keep`] for `page`.
+    #[inline]
+    const fn keep_for(page: usize) -> usize {
+        if KEEP_MIN > page { KEEP_MIN } else { page }
+    }
+}
+
+/// This machine's stack geometry.
+#[inline]
+fn geometry() -> Geometry {
+    Geometry::for_page(page())
+}
+
 /// Smallest stack size class (16 KiB).
 const MIN_CLASS_SHIFT: u32 = 14;
 /// Size classes are powers of two up to 2^47 bytes.
 const NUM_CLASSES: usize = 48 - MIN_CLASS_SHIFT as usize;
 /// Address space a slab reserves (it holds at least one stack).
 const SLAB_BYTES: usize = 64 << 20;
-/// The top of a stack that is never given back on release: the frames a
-/// typical goroutine touches live here.
-const KEEP_BYTES: usize = 32 << 10;
 /// How many free stacks one worker keeps before handing half to the shared list.
 const LOCAL_CACHE_MAX: usize = 256;
 
@@ -68,6 +142,9 @@ pub(crate) struct GoStack {
     top: NonZeroUsize,
     /// Lowest address of the range: the first guard byte.
     guard: NonZeroUsize,
+    /// Guard bytes at the bottom ([`Geometry::guard`], kept here so the hot
+    /// paths need not recompute it).
+    guard_len: u32,
     /// Size class index (see [`class_of`]).
     class: u8,
     /// Cache colour: the coroutine starts `color * COLOR_STEP` bytes below
@@ -102,38 +179,43 @@ unsafe impl corosensei::stack::Stack for GoStack {
 impl GoStack {
     /// The guard range `[lo, hi)` a stack overflow faults in.
     pub(super) fn guard_range(&self) -> (usize, usize) {
-        (self.guard.get(), self.guard.get() + GUARD)
+        (self.guard.get(), self.guard.get() + self.guard_len as usize)
     }
 
     /// Usable bytes above the guard.
     fn usable(&self) -> usize {
-        self.top.get() - self.guard.get() - GUARD
+        self.top.get() - self.guard.get() - self.guard_len as usize
     }
 
     /// Gives the stack's deep pages back to the kernel if it was used far down.
     ///
     /// A page the coroutine never touched reads as zero (the kernel maps the
     /// shared zero page, costing no memory). So eight words sampled from the
-    /// first page below the kept top are all zero unless frames reached that
+    /// 4 KiB just below the kept top are all zero unless frames reached that
     /// deep, and then the pages below the kept top are dropped with one
     /// `MADV_DONTNEED`. Frames that left exactly those eight words zero go
     /// unnoticed: the stack then keeps its pages until a later deep use; that
     /// costs memory, never correctness.
+    #[inline]
     fn trim_if_deep(&self) {
-        if self.usable() <= KEEP_BYTES {
+        let keep = Geometry::keep_for(page());
+        if self.usable() <= keep {
             return;
         }
-        let keep_line = self.top.get() - KEEP_BYTES;
-        let probe_page = keep_line - PAGE;
+        // Page-aligned: `top` is and `keep` is a whole number of pages; the
+        // usable size is a power of two above `keep`, so at least twice it,
+        // and the probed bytes lie above the guard.
+        let keep_line = self.top.get() - keep;
+        let probe = keep_line - PROBE_BYTES;
         let dirty = (0..8).any(|i| {
-            let p = (probe_page + i * (PAGE / 8)) as *const usize;
-            // SAFETY: `p` is inside `[guard + GUARD, top)`, read/write memory
+            let p = (probe + i * (PROBE_BYTES / 8)) as *const usize;
+            // SAFETY: `p` is inside `[guard + guard_len, top)`, read/write memory
             // owned by this stack, aligned to 8; no coroutine runs on the stack
             // (it is being released), so nothing writes it concurrently.
             unsafe { p.read_volatile() != 0 }
         });
         if dirty {
-            let lo = self.guard.get() + GUARD;
+            let lo = self.guard.get() + self.guard_len as usize;
             // SAFETY: `[lo, keep_line)` is part of this stack's own mapping and
             // no live object is on it (the coroutine has finished); DONTNEED on
             // private anonymous memory only zeroes those pages.
@@ -145,9 +227,9 @@ impl GoStack {
 }
 
 /// The stack size class for a requested usable size: the index of the
-/// power of two (at least 16 KiB) that holds it.
+/// power of two (at least 16 KiB, and at least a page) that holds it.
 fn class_of(size: usize) -> usize {
-    let size = size.max(1 << MIN_CLASS_SHIFT).next_power_of_two();
+    let size = size.max(geometry().min_class).next_power_of_two();
     (size.trailing_zeros() - MIN_CLASS_SHIFT) as usize
 }
 
@@ -286,9 +368,6 @@ fn guard_mode() -> GuardMode {
         1 => GuardMode::Install,
         2 => GuardMode::Protect,
         _ => {
-            // SAFETY: sysconf has no memory-safety preconditions.
-            let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-            assert_eq!(page, PAGE, "go-runtime supports 4 KiB pages only");
             // `GODEBUG=stackguard=mprotect` forces the fallback (for kernels
             // where guard installation misbehaves, and to test the fallback).
             let forced = std::env::var("GODEBUG")
@@ -306,12 +385,13 @@ fn guard_mode() -> GuardMode {
 
 /// Whether this kernel supports `MADV_GUARD_INSTALL` (Linux 6.13+).
 fn probe_guard_install() -> bool {
+    let page = page();
     // SAFETY: a fresh private anonymous mapping of two pages that nothing else
     // references; it is unmapped before returning.
     unsafe {
         let p = libc::mmap(
             std::ptr::null_mut(),
-            2 * PAGE,
+            2 * page,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             -1,
@@ -320,8 +400,8 @@ fn probe_guard_install() -> bool {
         if p == libc::MAP_FAILED {
             return false;
         }
-        let ok = libc::madvise(p, PAGE, MADV_GUARD_INSTALL) == 0;
-        libc::munmap(p, 2 * PAGE);
+        let ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
+        libc::munmap(p, 2 * page);
         ok
     }
 }
@@ -392,7 +472,8 @@ fn map_slots(slot: usize, count: usize) -> io::Result<(usize, usize)> {
 
 fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
     let mode = guard_mode();
-    let slot = class_size(class) + GUARD;
+    let guard_len = geometry().guard;
+    let slot = class_size(class) + guard_len;
     let count = (SLAB_NOW.load(Ordering::Relaxed) / slot).max(1);
     let (base, count) = map_slots(slot, count)?;
     let len = slot * count;
@@ -406,14 +487,14 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
     for i in 0..count {
         let guard = base + i * slot;
         let rc = match mode {
-            // SAFETY: `[guard, guard + GUARD)` lies inside the mapping made
+            // SAFETY: `[guard, guard + guard_len)` lies inside the mapping made
             // above, which no one else uses yet.
             GuardMode::Install => unsafe {
-                libc::madvise(guard as *mut libc::c_void, GUARD, MADV_GUARD_INSTALL)
+                libc::madvise(guard as *mut libc::c_void, guard_len, MADV_GUARD_INSTALL)
             },
             // SAFETY: as above.
             GuardMode::Protect => unsafe {
-                libc::mprotect(guard as *mut libc::c_void, GUARD, libc::PROT_NONE)
+                libc::mprotect(guard as *mut libc::c_void, guard_len, libc::PROT_NONE)
             },
         };
         if rc != 0 {
@@ -430,6 +511,7 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
         stacks.push(GoStack {
             top: NonZeroUsize::new(guard + slot).expect("mmap never returns 0"),
             guard: NonZeroUsize::new(guard).expect("mmap never returns 0"),
+            guard_len: u32::try_from(guard_len).expect("a guard is a few pages"),
             class: class as u8,
             color: (i % COLORS) as u8,
         });
@@ -445,8 +527,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn geometry_is_whole_pages_for_every_page_size() {
+        assert_eq!(
+            Geometry::for_page(4 << 10),
+            Geometry { page: 4 << 10, guard: 68 << 10, min_class: 16 << 10, keep: 32 << 10 }
+        );
+        assert_eq!(Geometry::for_page(16 << 10).guard, 80 << 10);
+        assert_eq!(Geometry::for_page(64 << 10).guard, 192 << 10);
+        for page in [4 << 10, 16 << 10, 64 << 10] {
+            let g = Geometry::for_page(page);
+            assert_eq!(g.guard % page, 0, "{g:?}");
+            assert!(g.guard >= (64 << 10) + page, "{g:?}: a guard C frames cannot jump");
+            assert_eq!(g.min_class % page, 0, "{g:?}");
+            assert_eq!(g.keep % page, 0, "{g:?}");
+            // Slots are whole pages and never a power of two apart.
+            for class in 0..8 {
+                let slot = g.min_class * (1 << class) + g.guard;
+                assert_eq!(slot % page, 0, "{g:?}");
+                assert!(!slot.is_power_of_two(), "{g:?}");
+            }
+        }
+        assert_eq!(geometry().page, page());
+    }
+
+    #[test]
     fn classes_round_up_to_powers_of_two() {
-        assert_eq!(round_stack_size(1), 16 << 10);
+        assert_eq!(round_stack_size(1), geometry().min_class);
         assert_eq!(round_stack_size(64 << 10), 64 << 10);
         assert_eq!(round_stack_size((64 << 10) + 1), 128 << 10);
         assert_eq!(class_size(class_of(100 << 20)), 128 << 20);
@@ -460,9 +566,9 @@ mod tests {
         assert_ne!(a.top, b.top);
         assert_eq!(a.usable(), 64 << 10);
         let (lo, hi) = a.guard_range();
-        assert_eq!(hi - lo, GUARD);
+        assert_eq!(hi - lo, geometry().guard);
         // The whole usable range is writable.
-        for addr in (hi..a.top.get()).step_by(PAGE) {
+        for addr in (hi..a.top.get()).step_by(page()) {
             // SAFETY: inside `a`'s usable range, which this test owns.
             unsafe { (addr as *mut u64).write_volatile(7) };
         }
@@ -474,8 +580,9 @@ mod tests {
     fn deep_dirty_stack_is_trimmed_on_release() {
         let mut cache = StackCache::default();
         let s = cache.take(256 << 10).unwrap();
-        let deep = s.guard.get() + GUARD + PAGE;
-        let keep_probe = s.top.get() - KEEP_BYTES - PAGE;
+        let g = geometry();
+        let deep = s.guard.get() + g.guard + g.page;
+        let keep_probe = s.top.get() - g.keep - g.page;
         // SAFETY: both addresses are inside the usable range of `s`.
         unsafe {
             (deep as *mut u64).write_volatile(0xdead);
