@@ -136,13 +136,32 @@ fn gotraceback_none_prints_the_panic_only() {
 
 #[test]
 fn gotraceback_all_adds_every_other_goroutine() {
-    let out = example_with_env("panics", &["worker"], &[("GOTRACEBACK", "all")]);
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    // The panicking goroutine first, then main, asleep.
-    let panicking = stderr.find("[running]:").expect("the panicking goroutine");
-    let main = stderr.find("goroutine 1 [sleep]:").expect("main is listed");
-    assert!(panicking < main, "{stderr}");
+    // Main spawns the workers, then sleeps. Usually the panic comes after
+    // main parked, and main is listed with its state. Rarely (about 1 run
+    // in 100 with two workers) a worker panics while main is still running
+    // between `go!` and `sleep`: a goroutine that has never blocked is not
+    // in the registries, so the dump counts it instead of listing it
+    // (documented on `runtime::goroutines`). Either way main is accounted
+    // for; of five runs, at least one must list it.
+    let mut listed = 0;
+    for _ in 0..5 {
+        let out = example_with_env("panics", &["worker"], &[("GOTRACEBACK", "all")]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        // The panicking goroutine first, then main, asleep.
+        let panicking = stderr.find("[running]:").expect("the panicking goroutine");
+        match stderr.find("goroutine 1 [sleep]:") {
+            Some(main) => {
+                assert!(panicking < main, "{stderr}");
+                listed += 1;
+            }
+            None => assert!(
+                stderr.contains("(1 more goroutines running or runnable)"),
+                "main neither listed nor counted: {stderr}"
+            ),
+        }
+    }
+    assert!(listed > 0, "main was never listed asleep");
 }
 
 /// The 1-based number of the first line of `file` (from the workspace root)
