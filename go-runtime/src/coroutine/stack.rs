@@ -286,12 +286,7 @@ impl StackCache {
                 return Ok(self.stacks.pop().expect("moved at least one stack"));
             }
         }
-        let mut fresh = new_slab(class)?;
-        let stack = fresh.pop().expect("a slab holds at least one stack");
-        if !fresh.is_empty() {
-            pool().classes[class].lock().append(&mut fresh);
-        }
-        Ok(stack)
+        stack_from_new_slab(class)
     }
 
     /// Makes sure a stack of `size` can be taken, mapping a slab if needed,
@@ -331,25 +326,29 @@ pub(crate) fn ensure_available_shared(size: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Returns a stack to the shared pool (callers off the runtime's workers).
 /// Takes a stack of at least `size` usable bytes from the shared pool
 /// (mapping a slab if the class has none free).
 pub(super) fn take_shared(size: usize) -> io::Result<GoStack> {
-    ensure_available_shared(size)?;
     let class = class_of(size);
-    let mut free = pool().classes[class].lock();
-    match free.pop() {
+    let free = pool().classes[class].lock().pop();
+    match free {
         Some(s) => Ok(s),
-        None => {
-            drop(free);
-            let mut fresh = new_slab(class)?;
-            let s = fresh.pop().expect("a slab holds at least one stack");
-            pool().classes[class].lock().append(&mut fresh);
-            Ok(s)
-        }
+        None => stack_from_new_slab(class),
     }
 }
 
+/// Maps a slab of `class`, keeps one stack and puts the rest in the shared
+/// pool.
+fn stack_from_new_slab(class: usize) -> io::Result<GoStack> {
+    let mut fresh = new_slab(class)?;
+    let stack = fresh.pop().expect("a slab holds at least one stack");
+    if !fresh.is_empty() {
+        pool().classes[class].lock().append(&mut fresh);
+    }
+    Ok(stack)
+}
+
+/// Returns a stack to the shared pool (callers off the runtime's workers).
 pub(super) fn give_shared(stack: GoStack) {
     stack.trim_if_deep();
     pool().classes[stack.class as usize].lock().push(stack);
