@@ -192,6 +192,12 @@ fn dumps_while_goroutines_wake_lose_no_wake_up() {
     if common::is_child(NAME) {
         let _w = common::watchdog(Duration::from_secs(60), "goroutines woken during dumps");
         go::run(|| {
+            // Parked in a receive for the whole run, so that every dump has
+            // a parked goroutine to capture (the ping-pong pairs may all be
+            // runnable at the moment of a dump, above all with one P).
+            let hold = go::chan::Chan::<()>::new(0);
+            let held = hold.clone();
+            let holder = go::spawn(move || wait_on(&held));
             let total = Arc::new(std::sync::atomic::AtomicU64::new(0));
             let wg = go::sync::WaitGroup::new();
             for _ in 0..50 {
@@ -248,6 +254,8 @@ fn dumps_while_goroutines_wake_lose_no_wake_up() {
             thread_dumper.join().unwrap();
             wg.wait();
             dumper.join().unwrap();
+            hold.close();
+            holder.join().unwrap();
             // Each of the 50 pairs sums 1..=400.
             println!("total {}", total.load(std::sync::atomic::Ordering::Relaxed));
         });
@@ -265,6 +273,11 @@ fn dumps_while_goroutines_wake_lose_no_wake_up() {
         assert!(stdout.contains(&format!("total {}", 50 * 400 * 401 / 2)), "{stdout}");
         assert!(stderr.contains("[chan receive]:\nruntime_deadlock::"), "dumps show stacks");
     }
+}
+
+/// Receives from `ch` until it is closed (a named frame for the dumps).
+fn wait_on(ch: &go::chan::Chan<()>) {
+    while ch.recv().is_some() {}
 }
 
 /// Waits until `goroutines()` shows goroutine `id` in `state`.
