@@ -37,6 +37,11 @@ pub fn cpu_time() -> Duration {
 /// How long the sleepers of the `sleep` workload sleep: long enough that all
 /// `n` are spawned and parked before the first wakes (1 s per 100,000).
 pub fn sleep_window(n: u64) -> Duration {
+    // `SLEEP_WINDOW_MS` overrides it, for slower set-ups (the mprotect
+    // stack-guard fallback spawns at about a third of the speed).
+    if let Some(ms) = std::env::var("SLEEP_WINDOW_MS").ok().and_then(|v| v.parse().ok()) {
+        return Duration::from_millis(ms);
+    }
     Duration::from_millis(1000 * n.div_ceil(100_000).max(1))
 }
 

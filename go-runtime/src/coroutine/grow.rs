@@ -48,7 +48,7 @@ pub(crate) fn maybe_grow<R>(red_zone: usize, stack_size: usize, f: impl FnOnce()
         super::overflow::install_handler();
         super::overflow::ensure_alt_stack();
     }
-    let _guard = GuardSwap::install(stack.guard_range());
+    let _guard = GuardSwap::install(stack.guard_range(), stack.top());
     corosensei::on_stack(SegmentRef(stack), f)
 }
 
@@ -118,19 +118,19 @@ unsafe impl Stack for SegmentRef<'_> {
 /// The overflow handler's view of the current guard, swapped for a
 /// segment's while `f` runs on it and restored after (also on unwinding).
 enum GuardSwap {
-    /// On a goroutine: its previous guard.
-    Goroutine(*const Goroutine, (usize, usize)),
+    /// On a goroutine: its previous guard, and the top of that stack.
+    Goroutine(*const Goroutine, ((usize, usize), usize)),
     /// On a plain thread: the previous thread-local value.
     Thread((usize, usize)),
 }
 
 impl GuardSwap {
-    fn install(guard: (usize, usize)) -> Self {
+    fn install(guard: (usize, usize), top: usize) -> Self {
         let g = current::current_ptr();
         // SAFETY: a non-null `g` is the goroutine running this code; only it
         // (and the overflow handler, reading, on its thread) touches `guard`.
         match unsafe { g.as_ref() } {
-            Some(goroutine) => GuardSwap::Goroutine(g, goroutine.swap_guard(guard)),
+            Some(goroutine) => GuardSwap::Goroutine(g, goroutine.swap_guard((guard, top))),
             None => GuardSwap::Thread(THREAD_SEGMENT.with(|s| s.replace(guard))),
         }
     }

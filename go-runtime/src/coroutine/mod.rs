@@ -20,6 +20,7 @@
 
 mod current;
 mod grow;
+mod guards;
 mod locals;
 mod overflow;
 mod panics;
@@ -36,6 +37,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub(crate) use self::current::{current_id, current_ptr, current_ref, on_goroutine};
 pub(crate) use self::grow::maybe_grow;
+pub(crate) use self::guards::set_ready_hook;
 pub(crate) use self::locals::{LocalBox, Locals, drop_current};
 pub(crate) use self::overflow::{ensure_alt_stack, install_handler as install_overflow_handler};
 pub(crate) use self::panics::{
@@ -98,19 +100,40 @@ const RUNNING: u8 = 1;
 const PARKED: u8 = 2;
 /// Running, and an `unpark` came in: its next `park` returns at once.
 const NOTIFIED: u8 = 3;
-/// Parked, and held by a report that is recording its stack
-/// (`capture_stack`); an `unpark` now is left for the capturer to act on.
-const CAPTURING: u8 = 4;
-/// `CAPTURING`, and an `unpark` came in: the capturer queues it when done.
-const CAPTURE_NOTIFIED: u8 = 5;
+/// Parked, and held by a report recording its stack (`capture_stack`)
+/// or by a sweep taking its stack's guard (`release_guard`); an `unpark`
+/// now is left for the holder to act on.
+const HELD: u8 = 4;
+/// `HELD`, and an `unpark` came in: the holder queues it when done.
+const HELD_NOTIFIED: u8 = 5;
+/// Its body returned (it stays so until the allocation is recycled).
+const DONE: u8 = 6;
+
+/// `Goroutine::guard_state`: its guard needs no care (it is installed with
+/// `MADV_GUARD_INSTALL`, or the goroutine has no stack yet).
+const GUARD_FIXED: u8 = 0;
+/// An `mprotect` guard, and the goroutine is not tracked (`guards.rs`).
+const GUARD_ON: u8 = 1;
+/// An `mprotect` guard, and the goroutine is tracked: a sweep may take it.
+const GUARD_TRACKED: u8 = 2;
+/// A sweep took the guard: it must be put back before the goroutine runs.
+const GUARD_OFF: u8 = 3;
 
 /// `home` before the goroutine first ran: any worker may run it.
 pub(crate) const NO_HOME: u32 = u32::MAX;
 
 /// The control block of one goroutine (Go's `g`).
 pub(crate) struct Goroutine {
-    /// `RUNNABLE`, `RUNNING`, `PARKED` or `NOTIFIED` (see README, "States").
+    /// `RUNNABLE`, `RUNNING`, `PARKED`, `NOTIFIED`, `HELD`,
+    /// `HELD_NOTIFIED` or `DONE` (see README, "States").
     state: AtomicU8,
+    /// Whether its stack's guard is an `mprotect` one, tracked, or taken
+    /// (`GUARD_*`). Touched only by its holder (a worker running it, or a
+    /// sweep holding it parked).
+    guard_state: Cell<u8>,
+    /// Its slot in the table of tracked goroutines, or `guards::UNTRACKED`.
+    /// Touched only by its holder.
+    tracked: Cell<u32>,
     /// Go's goroutine id: 1 for the first goroutine, then increasing.
     id: u64,
     /// Id of the goroutine that spawned this one (0: a plain thread).
@@ -131,6 +154,9 @@ pub(crate) struct Goroutine {
     /// The guard page range of its stack once it has one, for the overflow
     /// handler (which reads it on the thread running the goroutine).
     guard: Cell<(usize, usize)>,
+    /// The top of the stack `guard` belongs to (a sweep takes the guards of
+    /// neighbouring stacks with one call, `guards.rs`).
+    guard_top: Cell<usize>,
     /// Usable bytes of its stack (a size class).
     stack_size: usize,
     /// What it will run, until its first run puts it on a stack.
@@ -217,6 +243,8 @@ impl Goroutine {
     pub(crate) fn new(recycled: Option<GRef>, spec: Spec, stack_size: usize, body: Body) -> GRef {
         let fresh = Goroutine {
             state: AtomicU8::new(RUNNABLE),
+            guard_state: Cell::new(GUARD_FIXED),
+            tracked: Cell::new(guards::UNTRACKED),
             id: spec.id,
             parent: spec.parent,
             spawn_site: spec.spawn_site,
@@ -225,6 +253,7 @@ impl Goroutine {
             main: spec.main,
             home: AtomicU32::new(NO_HOME),
             guard: Cell::new((0, 0)),
+            guard_top: Cell::new(0),
             stack_size,
             body: UnsafeCell::new(Some(body)),
             coroutine: UnsafeCell::new(None),
@@ -260,6 +289,10 @@ impl Goroutine {
         // SAFETY: unique holder (caller's contract).
         let body = unsafe { (*self.body.get()).take() }.expect("goroutine started twice");
         self.guard.set(stack.guard_range());
+        self.guard_top.set(stack.top());
+        if stack.protected() {
+            self.guard_state.set(GUARD_ON);
+        }
         let this: *const Goroutine = self;
         Coro::with_stack(stack, move |yielder: &Yielder<Resume, Suspend>, _first: Resume| {
             // SAFETY: the goroutine outlives its coroutine (it owns it), and
@@ -287,7 +320,7 @@ impl Goroutine {
     pub(crate) fn is_parked(&self) -> bool {
         // Acquire pairs with the AcqRel CAS in `commit_park`: a reader
         // that sees PARKED sees the wait reason stored before it.
-        matches!(self.state.load(Ordering::Acquire), PARKED | CAPTURING | CAPTURE_NOTIFIED)
+        matches!(self.state.load(Ordering::Acquire), PARKED | HELD | HELD_NOTIFIED)
     }
 
     /// Whether it is running on a worker now (a hint).
@@ -344,8 +377,8 @@ impl Goroutine {
 
     /// Replaces the guard range the overflow handler checks (by
     /// `maybe_grow`, on the goroutine itself), returning the previous one.
-    fn swap_guard(&self, guard: (usize, usize)) -> (usize, usize) {
-        self.guard.replace(guard)
+    fn swap_guard(&self, (guard, top): ((usize, usize), usize)) -> ((usize, usize), usize) {
+        (self.guard.replace(guard), self.guard_top.replace(top))
     }
 
     /// Usable bytes of its stack.
@@ -404,10 +437,15 @@ impl Goroutine {
         // SAFETY: we are the unique holder (caller's contract).
         let coro = unsafe { &mut *self.coroutine.get() };
         let coro = match coro {
-            Some(coro) => coro,
+            Some(coro) => {
+                self.reguard_if_needed();
+                coro
+            }
             None => {
                 let stack = stacks.borrow_mut().take(self.stack_size);
-                let stack = stack.unwrap_or_else(|e| report::fatal(&e.to_string()));
+                let stack = stack
+                    .and_then(GoStack::guarded)
+                    .unwrap_or_else(|e| report::fatal(&e.to_string()));
                 // SAFETY: unique holder, and no coroutine yet: not started.
                 coro.insert(unsafe { self.make_coroutine(stack) })
             }
@@ -420,7 +458,12 @@ impl Goroutine {
         current::set(outer);
         match r {
             CoroutineResult::Yield(s) => Resumed::Suspended(s),
-            CoroutineResult::Return(()) => Resumed::Finished,
+            CoroutineResult::Return(()) => {
+                // Relaxed: nothing is published through it; a sweep that
+                // reads it only skips the goroutine.
+                self.state.store(DONE, Ordering::Relaxed);
+                Resumed::Finished
+            }
         }
     }
 
@@ -468,48 +511,131 @@ impl Goroutine {
     }
 
     /// The stack of a parked goroutine, recorded by the goroutine itself:
-    /// the caller takes hold of it (`PARKED -> CAPTURING`), resumes it with
+    /// the caller takes hold of it (`PARKED -> HELD`), resumes it with
     /// `Resume::CaptureStack` on the calling thread, where it records its
-    /// stack and suspends again at once, and lets it go (`CAPTURING ->
+    /// stack and suspends again at once, and lets it go (`HELD ->
     /// PARKED`). Returns `None` if the goroutine was not parked (running,
-    /// runnable, or held by another capture) or never ran; else its stack,
+    /// runnable, or held by someone else) or never ran; else its stack,
     /// and whether an `unpark` came in meanwhile: then it is `RUNNABLE` and
     /// the caller must queue it, as that waker would have.
     ///
     /// Only `record_stack` runs on the goroutine meanwhile: no user code,
     /// and nothing that reads the goroutine's thread-bound state, so it
     /// may run on any thread (README, "Capturing a parked goroutine's
-    /// stack"). The `CAPTURING` state keeps every waker and worker away.
+    /// stack"). The `HELD` state keeps every waker and worker away.
     /// (The goroutine itself, running, can never hold it: calling this on
     /// oneself returns `None`.)
     pub(crate) fn capture_stack(&self) -> Option<(Option<Backtrace>, bool)> {
-        // Acquire pairs with the Release of `commit_park`: we see the
-        // goroutine's stack as its worker left it.
-        self.state.compare_exchange(PARKED, CAPTURING, Ordering::AcqRel, Ordering::Relaxed).ok()?;
-        // SAFETY: `CAPTURING` makes us the only holder: nobody queues,
+        self.hold().ok()?;
+        // SAFETY: `HELD` makes us the only holder: nobody queues,
         // resumes or frees the coroutine until we leave that state.
         let coro = unsafe { &mut *self.coroutine.get() };
         let stack = coro.as_mut().and_then(|coro| {
+            // Nothing runs on a stack without its guard, not even this;
+            // a guard put back only for it is taken again after.
+            let was_off = self.guard_state.get() == GUARD_OFF;
+            self.reguard_if_needed();
             let outer = current::set(self);
             let r = coro.resume(Resume::CaptureStack);
             current::set(outer);
             debug_assert!(matches!(r, CoroutineResult::Yield(Suspend::Park)));
+            if was_off {
+                let (lo, hi) = self.guard.get();
+                if guards::unprotect(lo, hi - lo, 1) {
+                    self.guard_state.set(GUARD_OFF);
+                }
+            }
             // SAFETY: the goroutine wrote it before suspending again.
             unsafe { (*self.captured.get()).take() }.map(|b| *b)
         });
-        // Release pairs with the Acquire of the next `unpark` (or, below,
-        // with the queue that hands it to its worker): whoever resumes it
-        // next sees its stack as the capture left it.
-        let woken = self
-            .state
-            .compare_exchange(CAPTURING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-            .is_err();
+        Some((stack, self.let_go()))
+    }
+
+    /// Takes hold of a parked goroutine (`PARKED -> HELD`), or returns the
+    /// state it is in instead.
+    fn hold(&self) -> Result<(), u8> {
+        // Acquire pairs with the Release of `commit_park` (or of the
+        // previous holder's `let_go`): we see the goroutine's stack and
+        // control block as its last holder left them.
+        self.state.compare_exchange(PARKED, HELD, Ordering::AcqRel, Ordering::Relaxed).map(|_| ())
+    }
+
+    /// Lets go of a goroutine taken with `hold`: `HELD -> PARKED`. Returns
+    /// true if an `unpark` came in meanwhile: then it is `RUNNABLE` and the
+    /// caller must queue it, as the waker would have.
+    fn let_go(&self) -> bool {
+        // Release pairs with the Acquire of the next `unpark` (or `hold`), or
+        // the caller's queue push does: whoever takes it next sees what we
+        // did while holding it.
+        let woken =
+            self.state.compare_exchange(HELD, PARKED, Ordering::AcqRel, Ordering::Acquire).is_err();
         if woken {
-            debug_assert_eq!(self.state.load(Ordering::Relaxed), CAPTURE_NOTIFIED);
+            debug_assert_eq!(self.state.load(Ordering::Relaxed), HELD_NOTIFIED);
             // Relaxed: the queue push that follows (the caller's) publishes.
             self.state.store(RUNNABLE, Ordering::Relaxed);
         }
-        Some((stack, woken))
+        woken
+    }
+
+    /// Called by its worker when it parked, still holding it: a goroutine
+    /// with an `mprotect` guard becomes a candidate for a sweep
+    /// (`guards.rs`, protocol step 2).
+    #[inline]
+    pub(crate) fn note_parked(g: &GRef) {
+        if g.guard_state.get() == GUARD_ON {
+            g.guard_state.set(GUARD_TRACKED);
+            guards::track(g);
+        }
+    }
+
+    /// Called by its worker when it finished: leaves the sweep's table.
+    #[inline]
+    pub(crate) fn note_finished(&self) {
+        if self.guard_state.get() == GUARD_TRACKED {
+            guards::untrack(self);
+        }
+    }
+
+    /// A sweep takes hold of a parked goroutine (`guards.rs`, protocol
+    /// step 3). Returns `None` if it could not (running, queued, held by
+    /// someone else, finished); else the goroutine's guard `(lo, hi)` and
+    /// the top of its stack if a sweep may take that guard, and the caller
+    /// must end the hold with [`Goroutine::end_sweep_hold`].
+    pub(super) fn hold_for_sweep(&self) -> Option<Option<((usize, usize), usize)>> {
+        self.hold().ok()?;
+        // We hold it: `guard_state`, `guard` and `guard_top` are ours.
+        let tracked = self.guard_state.get() == GUARD_TRACKED;
+        Some(tracked.then(|| (self.guard.get(), self.guard_top.get())))
+    }
+
+    /// Ends a sweep's hold: `released` says whether the guard was taken.
+    /// Returns true if an `unpark` came in meanwhile: then the caller must
+    /// queue the goroutine.
+    pub(super) fn end_sweep_hold(&self, released: bool) -> bool {
+        if released {
+            guards::untrack(self);
+            self.guard_state.set(GUARD_OFF);
+        }
+        self.let_go()
+    }
+
+    /// Puts back the guard a sweep took, before the goroutine runs
+    /// (`guards.rs`, protocol step 4). Called by its holder.
+    #[inline]
+    fn reguard_if_needed(&self) {
+        if self.guard_state.get() == GUARD_OFF {
+            self.reguard();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reguard(&self) {
+        let (lo, hi) = self.guard.get();
+        if let Err(e) = guards::protect(lo, hi - lo) {
+            report::fatal(&stack::guard_error(e).to_string());
+        }
+        self.guard_state.set(GUARD_ON);
     }
 
     /// After the goroutine suspended with `Park`: tries to move it from
@@ -547,8 +673,8 @@ impl Goroutine {
             let next = match s {
                 RUNNING => NOTIFIED,
                 PARKED => RUNNABLE,
-                // A capturer holds it: it queues it when done.
-                CAPTURING => CAPTURE_NOTIFIED,
+                // A capture or a sweep holds it: it queues it when done.
+                HELD => HELD_NOTIFIED,
                 _ => return false,
             };
             // Acquire pairs with the Release in `commit_park`.

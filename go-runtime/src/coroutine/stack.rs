@@ -21,6 +21,8 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 
+use super::guards;
+
 /// Bytes of guard below every stack, before the extra page: 64 KiB,
 /// because C code compiled without stack-clash probes moves the stack
 /// pointer by whole frames before touching them (Debian 12's glibc does
@@ -151,6 +153,10 @@ pub(crate) struct GoStack {
     /// `top`, so that the hot top frames of many goroutines do not all share
     /// one page offset and fight over the same cache sets.
     color: u8,
+    /// On the `mprotect` fallback: whether the guard is in place now
+    /// (stacks are guarded only to run; `guards.rs`). Always true with
+    /// `MADV_GUARD_INSTALL`.
+    guarded: bool,
 }
 
 /// Distance between two cache colours: one cache line.
@@ -177,6 +183,31 @@ unsafe impl corosensei::stack::Stack for GoStack {
 }
 
 impl GoStack {
+    /// The stack with its guard in place, ready to run on.
+    pub(super) fn guarded(mut self) -> io::Result<GoStack> {
+        if !self.guarded {
+            guards::protect(self.guard.get(), self.guard_len as usize).map_err(guard_error)?;
+            self.guarded = true;
+        }
+        Ok(self)
+    }
+
+    /// Whether its guard is an `mprotect` one, which sweeps may take while
+    /// the stack does not run (`guards.rs`).
+    pub(super) fn protected(&self) -> bool {
+        guard_mode() == GuardMode::Protect
+    }
+
+    /// Whether it counts in [`POOL_GUARDED`] when in the shared pool.
+    fn counts_in_pool(&self) -> bool {
+        self.guarded && self.protected()
+    }
+
+    /// The stack's highest address (exclusive).
+    pub(super) fn top(&self) -> usize {
+        self.top.get()
+    }
+
     /// The guard range `[lo, hi)` a stack overflow faults in.
     pub(super) fn guard_range(&self) -> (usize, usize) {
         (self.guard.get(), self.guard.get() + self.guard_len as usize)
@@ -281,7 +312,7 @@ impl StackCache {
             if !shared.is_empty() {
                 let n = shared.len().min(32);
                 let at = shared.len() - n;
-                self.stacks.extend(shared.drain(at..));
+                self.stacks.extend(shared.drain(at..).map(from_pool));
                 drop(shared);
                 return Ok(self.stacks.pop().expect("moved at least one stack"));
             }
@@ -307,7 +338,12 @@ impl StackCache {
         self.stacks.push(stack);
         if self.stacks.len() > LOCAL_CACHE_MAX {
             let half = self.stacks.len() / 2;
-            for s in self.stacks.drain(..half) {
+            let mut spilled: Vec<GoStack> = self.stacks.drain(..half).collect();
+            if guards::under_pressure() {
+                unguard_all(&mut spilled);
+            }
+            for s in spilled {
+                let s = for_pool(s);
                 pool().classes[s.class as usize].lock().push(s);
             }
         }
@@ -332,8 +368,8 @@ pub(super) fn take_shared(size: usize) -> io::Result<GoStack> {
     let class = class_of(size);
     let free = pool().classes[class].lock().pop();
     match free {
-        Some(s) => Ok(s),
-        None => stack_from_new_slab(class),
+        Some(s) => from_pool(s).guarded(),
+        None => stack_from_new_slab(class)?.guarded(),
     }
 }
 
@@ -351,14 +387,91 @@ fn stack_from_new_slab(class: usize) -> io::Result<GoStack> {
 /// Returns a stack to the shared pool (callers off the runtime's workers).
 pub(super) fn give_shared(stack: GoStack) {
     stack.trim_if_deep();
+    let stack = for_pool(stack);
     pool().classes[stack.class as usize].lock().push(stack);
 }
 
 impl Drop for StackCache {
     fn drop(&mut self) {
         for s in self.stacks.drain(..) {
+            let s = for_pool(s);
             pool().classes[s.class as usize].lock().push(s);
         }
+    }
+}
+
+/// Free stacks in the shared pool that keep an `mprotect` guard.
+static POOL_GUARDED: AtomicUsize = AtomicUsize::new(0);
+
+/// Readies a free stack for the shared pool: on the `mprotect` fallback,
+/// when too many stacks hold a guard, it loses its own (a free stack needs
+/// none; `guards.rs`), else it is counted in [`POOL_GUARDED`].
+fn for_pool(mut s: GoStack) -> GoStack {
+    if s.counts_in_pool() {
+        if guards::under_pressure() {
+            unguard_all(std::slice::from_mut(&mut s));
+        }
+        if s.counts_in_pool() {
+            // Relaxed: a count, read by sweeps as a hint.
+            POOL_GUARDED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    s
+}
+
+/// A stack leaving the shared pool: no longer counted there.
+fn from_pool(s: GoStack) -> GoStack {
+    if s.counts_in_pool() {
+        // Relaxed: see `for_pool`.
+        POOL_GUARDED.fetch_sub(1, Ordering::Relaxed);
+    }
+    s
+}
+
+/// A sweep's first step (`guards.rs`): takes the guards off every free
+/// stack in the shared pool.
+pub(super) fn unguard_pool() {
+    for class in &pool().classes {
+        // Relaxed: see `for_pool`.
+        if POOL_GUARDED.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut list = class.lock();
+        let before = list.iter().filter(|s| s.counts_in_pool()).count();
+        unguard_all(&mut list);
+        let after = list.iter().filter(|s| s.counts_in_pool()).count();
+        POOL_GUARDED.fetch_sub(before - after, Ordering::Relaxed);
+    }
+}
+
+/// Takes the `mprotect` guards off free stacks (nothing runs on them),
+/// sorting them by address so that neighbours (one's top is the next one's
+/// guard) lose theirs in one call.
+fn unguard_all(stacks: &mut [GoStack]) {
+    if !stacks.iter().any(GoStack::counts_in_pool) {
+        return;
+    }
+    stacks.sort_unstable_by_key(|s| s.guard);
+    let mut rest = &mut stacks[..];
+    while !rest.is_empty() {
+        if !rest[0].counts_in_pool() {
+            rest = &mut rest[1..];
+            continue;
+        }
+        let mut len = 1;
+        while len < rest.len()
+            && rest[len].counts_in_pool()
+            && rest[len].guard.get() == rest[len - 1].top.get()
+        {
+            len += 1;
+        }
+        let (lo, hi) = (rest[0].guard.get(), rest[len - 1].guard_range().1);
+        if guards::unprotect(lo, hi - lo, len) {
+            for s in &mut rest[..len] {
+                s.guarded = false;
+            }
+        }
+        rest = &mut rest[len..];
     }
 }
 
@@ -405,12 +518,22 @@ fn probe_guard_install() -> bool {
     }
 }
 
+/// The error for a guard the kernel refused to put back or in place.
+pub(super) fn guard_error(err: io::Error) -> io::Error {
+    map_error("guard", err)
+}
+
 /// The error for a failed stack mapping, naming the limit that is usually hit.
 fn map_error(what: &str, err: io::Error) -> io::Error {
-    let hint = match guard_mode() {
+    map_error_in(guard_mode(), what, err)
+}
+
+fn map_error_in(mode: GuardMode, what: &str, err: io::Error) -> io::Error {
+    let hint = match mode {
         GuardMode::Protect => {
-            "; each goroutine stack costs two memory mappings on this kernel (older than \
-             Linux 6.13), so the limit is usually vm.max_map_count (raise it with \
+            "; on this kernel (older than Linux 6.13) each guarded goroutine stack costs \
+             two memory mappings, and every goroutine that runs or waits to run keeps its \
+             guard, so the limit is usually vm.max_map_count (raise it with \
              `sysctl -w vm.max_map_count=1048576`)"
         }
         GuardMode::Install => {
@@ -485,27 +608,27 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
     let mut stacks = Vec::with_capacity(count);
     for i in 0..count {
         let guard = base + i * slot;
-        let rc = match mode {
+        // With `MADV_GUARD_INSTALL` every guard goes in now (the slab stays
+        // one mapping). An `mprotect` guard waits until its stack first runs
+        // (`GoStack::guarded`), as two mappings per stack would cap a
+        // program at the mapping limit (`guards.rs`).
+        let guarded = mode == GuardMode::Install;
+        if guarded {
             // SAFETY: `[guard, guard + guard_len)` lies inside the mapping made
             // above, which no one else uses yet.
-            GuardMode::Install => unsafe {
-                libc::madvise(guard as *mut libc::c_void, guard_len, MADV_GUARD_INSTALL)
-            },
-            // SAFETY: as above.
-            GuardMode::Protect => unsafe {
-                libc::mprotect(guard as *mut libc::c_void, guard_len, libc::PROT_NONE)
-            },
-        };
-        if rc != 0 {
-            let err = io::Error::last_os_error();
-            if stacks.is_empty() {
-                // SAFETY: the whole mapping is ours and unused.
-                unsafe { libc::munmap(base as *mut libc::c_void, len) };
-                return Err(map_error("guard", err));
+            let rc =
+                unsafe { libc::madvise(guard as *mut libc::c_void, guard_len, MADV_GUARD_INSTALL) };
+            if rc != 0 {
+                let err = io::Error::last_os_error();
+                if stacks.is_empty() {
+                    // SAFETY: the whole mapping is ours and unused.
+                    unsafe { libc::munmap(base as *mut libc::c_void, len) };
+                    return Err(map_error("guard", err));
+                }
+                // Keep the stacks already guarded; the rest of the slab stays
+                // reserved but unused.
+                break;
             }
-            // Keep the stacks already guarded; the rest of the slab stays
-            // reserved but unused.
-            break;
         }
         stacks.push(GoStack {
             top: NonZeroUsize::new(guard + slot).expect("mmap never returns 0"),
@@ -513,6 +636,7 @@ fn new_slab(class: usize) -> io::Result<Vec<GoStack>> {
             guard_len: u32::try_from(guard_len).expect("a guard is a few pages"),
             class: class as u8,
             color: (i % COLORS) as u8,
+            guarded,
         });
     }
     // Hand out low addresses last so the cache pops them first (cheap to
@@ -547,6 +671,17 @@ mod tests {
             }
         }
         assert_eq!(geometry().page, page());
+    }
+
+    #[test]
+    fn a_refused_guard_names_the_mapping_limit() {
+        let enomem = || io::Error::from_raw_os_error(libc::ENOMEM);
+        let msg = map_error_in(GuardMode::Protect, "guard", enomem()).to_string();
+        assert!(msg.starts_with("go: cannot guard a goroutine stack: "), "{msg}");
+        assert!(msg.contains("every goroutine that runs or waits to run keeps its guard"));
+        assert!(msg.contains("sysctl -w vm.max_map_count=1048576"), "{msg}");
+        let msg = map_error_in(GuardMode::Install, "map", enomem()).to_string();
+        assert!(msg.contains("vm.max_map_count or its address-space"), "{msg}");
     }
 
     #[test]

@@ -171,7 +171,7 @@ const MAX_STACKS: usize = 1000;
 
 /// Every goroutine in the registries but `except`, by id, each parked one
 /// with its stack: captured by resuming it briefly into a routine that
-/// records it (`Goroutine::capture_stack`, whose `CAPTURING` state keeps
+/// records it (`Goroutine::capture_stack`, whose `HELD` state keeps
 /// wakers and workers away meanwhile). A goroutine woken during its
 /// capture is queued here, as its waker would have done.
 fn with_stacks(except: u64) -> Vec<GoroutineInfo> {

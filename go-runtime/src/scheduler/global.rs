@@ -92,6 +92,7 @@ fn start() -> &'static Runtime {
     if first {
         coroutine::install_panic_hook();
         coroutine::install_overflow_handler();
+        coroutine::set_ready_hook(super::park::ready);
         dump::install_sigquit();
         rt.rebalance();
         sysmon::start(rt);

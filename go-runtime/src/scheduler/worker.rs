@@ -201,6 +201,7 @@ impl Worker {
                 if g.registry().get() == coroutine::NOT_REGISTERED {
                     registry::register(self.remote, &g);
                 }
+                Goroutine::note_parked(&g);
                 if !g.commit_park() {
                     // Woken while it was switching out.
                     self.push_back(g);
@@ -209,6 +210,7 @@ impl Worker {
             }
             Resumed::Finished => {
                 registry::unregister(&g);
+                g.note_finished();
                 // SAFETY: unique holder, and it finished.
                 let stack = unsafe {
                     g.drop_locals();
