@@ -42,6 +42,14 @@ WORKLOADS = [
     ("rwmutex", "rwmutex", 1_000_000, [2], "ns_per_op", "ns per lock (8 readers x 1M, 1 writer x 100k)", False),
 ]
 
+# The async bridge, ours only (Go has no futures), beside ours' channel
+# round trip: name, program argument, n, GOMAXPROCS values, unit.
+BRIDGE = [
+    ("blockon-ready", "blockon-ready", 10_000_000, [1], "ns per `go::block_on` of a ready future"),
+    ("blockon-pingpong", "blockon-pingpong", 1_000_000, [1, 2],
+     "ns per round trip, the receive a `recv_async` future in `go::block_on`"),
+]
+
 
 def find_go():
     for cand in [os.environ.get("GO"), "/tmp/gov/bin/go", "go"]:
@@ -132,6 +140,20 @@ def main():
             print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f} ({spread[k][0]:.2f}-{spread[k][1]:.2f})"
                                                    for k in names), file=sys.stderr, flush=True)
 
+    bridge = []
+    for name, arg, n, procs_list, unit in BRIDGE:
+        if args.only and name not in args.only:
+            continue
+        for procs in procs_list:
+            mine, rt = [], []
+            for _ in range(args.runs):
+                mine.append(run_once(progs["ours"], arg, n, procs)["ns_per_op"])
+                rt.append(run_once(progs["ours"], "pingpong", 1_000_000, procs)["ns_per_op"])
+            bridge.append((name, procs, unit, statistics.median(mine), (min(mine), max(mine)),
+                           statistics.median(rt), (min(rt), max(rt))))
+            print(f"{name} P={procs}: {statistics.median(mine):.1f} vs pingpong {statistics.median(rt):.1f}",
+                  file=sys.stderr, flush=True)
+
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}; {go_version}; medians of {args.runs} alternating runs "
           f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead.\n")
@@ -158,6 +180,14 @@ def main():
         mig = fmt(med["ours-migrate"]) if "ours-migrate" in med else "-"
         print(f"| {name} | {procs} | {unit} | {fmt(med['ours'])} | {mig} | {fmt(med['go'])} | "
               f"{fmt(med['tokio'])} | {r_go:.2f} | {r_tk:.2f} |")
+
+    if bridge:
+        print("\nThe async bridge, beside an unbuffered channel round trip measured in the same run:\n")
+        print("| workload | GOMAXPROCS | metric | ours | min-max | channel round trip | min-max | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, procs, unit, med, sp, rt, rsp in bridge:
+            print(f"| {name} | {procs} | {unit} | {fmt(med)} | {span(sp)} | {fmt(rt)} | {span(rsp)} | "
+                  f"{med / rt:.2f} |")
 
 
 if __name__ == "__main__":

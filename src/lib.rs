@@ -43,8 +43,10 @@
 //! `thread_local!`.
 
 pub use go_macros::{defer, go, goroutine, main, make, select, test, waitgroup};
+#[cfg(feature = "tokio")]
+pub use go_runtime::tokio_handle;
 pub use go_runtime::{
-    Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, chan, context,
+    Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, block_on, chan, context,
     goroutine_local, net, run, runtime, scope, spawn, sync, time,
 };
 

@@ -215,3 +215,13 @@ fn demo_hello() {
     assert_eq!(lines[3], "All workers finished");
     assert!(lines[4].starts_with("100000 goroutines slept 10 ms each"));
 }
+
+/// Goroutines fan out through an async (tokio) client and gather over a
+/// channel; a tokio task awaits a goroutine and a channel.
+#[cfg(feature = "tokio")]
+#[test]
+fn claim_async_bridge() {
+    let lines = run("async_bridge");
+    assert_eq!(lines[0], "channel=7 future=6 go=2 goroutine=9 mutex=5 rust=4 select=6 tokio=5");
+    assert_eq!(lines[1], r#"tokio task got 60 and "worker done""#);
+}

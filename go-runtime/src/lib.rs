@@ -34,6 +34,7 @@ mod coroutine;
 mod scheduler;
 // Primitives.
 mod blocking;
+mod bridge;
 pub mod chan;
 pub mod context;
 mod local;
@@ -48,6 +49,9 @@ pub mod macro_support;
 pub mod runtime;
 mod scope;
 
+pub use crate::bridge::block_on;
+#[cfg(feature = "tokio")]
+pub use crate::bridge::tokio_rt::handle as tokio_handle;
 pub use crate::handle::SharedHandle;
 pub use crate::local::GoroutineLocal;
 pub use crate::runtime::run;

@@ -104,6 +104,11 @@ pub fn example_command(name: &str, args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--example", name]);
+    // Examples that need the `tokio` feature are built with it when the
+    // tests are.
+    if cfg!(feature = "tokio") {
+        build.args(["--features", "tokio"]);
+    }
     if release {
         build.arg("--release");
     }

@@ -54,22 +54,21 @@ fn main() {
             r.finish(n);
         }
         // Unbuffered ping-pong: n round trips between two goroutines.
-        "pingpong" => {
+        "pingpong" => pingpong(n, |pong| pong.recv()),
+        // `go::block_on` of a future that is ready at once, n times, on a
+        // goroutine.
+        "blockon-ready" => {
             let r = Report::start();
-            let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
-            let (rx, tx) = (ping.clone(), pong.clone());
-            go::spawn(move || {
-                for v in &rx {
-                    tx.send(v);
-                }
-            });
+            let mut sum = 0u64;
             for i in 0..n {
-                ping.send(i);
-                pong.recv();
+                sum = sum.wrapping_add(go::block_on(async move { i }));
             }
+            std::hint::black_box(sum);
             r.finish(n);
-            ping.close();
         }
+        // The ping-pong with the main goroutine's receive a future run by
+        // `go::block_on`: woken by the other goroutine's send.
+        "blockon-pingpong" => pingpong(n, |pong| go::block_on(pong.recv_async())),
         // Buffered (1024) channel, 4 producers x 4 consumers, n messages.
         "mpmc" => {
             let ch = Chan::<u64>::new(1024);
@@ -129,9 +128,11 @@ fn main() {
             let r = Report::start();
             let wg = WaitGroup::new();
             for _ in 0..8 {
-                wg.go(move || (0..n).for_each(|_| {
-                    std::hint::black_box(*DATA.read());
-                }));
+                wg.go(move || {
+                    (0..n).for_each(|_| {
+                        std::hint::black_box(*DATA.read());
+                    })
+                });
             }
             wg.go(move || (0..n / 10).for_each(|_| *DATA.write() += 1));
             wg.wait();
@@ -139,4 +140,23 @@ fn main() {
         }
         other => panic!("unknown workload {other}"),
     });
+}
+
+/// Unbuffered ping-pong: n round trips between two goroutines, the caller
+/// receiving each answer with `recv`.
+fn pingpong(n: u64, recv: impl Fn(&Chan<u64>) -> Option<u64>) {
+    let r = Report::start();
+    let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+    let (rx, tx) = (ping.clone(), pong.clone());
+    go::spawn(move || {
+        for v in &rx {
+            tx.send(v);
+        }
+    });
+    for i in 0..n {
+        ping.send(i);
+        recv(&pong);
+    }
+    r.finish(n);
+    ping.close();
 }

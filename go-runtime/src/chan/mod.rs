@@ -24,6 +24,7 @@
 //! ```
 
 mod error;
+mod future;
 mod raw;
 mod select;
 mod waiter;
@@ -35,6 +36,8 @@ use std::time::{Duration, Instant};
 use crate::scheduler::Deadline;
 
 pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
+use self::future::AsyncRecv;
+pub use self::future::{RecvFuture, SendFuture};
 use self::raw::RawChan;
 pub use self::select::{Select, select_forever};
 use self::waiter::{Outcome, Waiter};
@@ -164,6 +167,8 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     /// The channel.
     chan: Chan<T>,
+    /// The receive its `Stream` started and has not finished.
+    stream: AsyncRecv<T>,
 }
 
 // A panic never leaves a channel half-updated: the operations that panic
@@ -189,7 +194,7 @@ impl<T> Clone for Sender<T> {
 }
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver { chan: self.chan.clone() }
+        Receiver { chan: self.chan.clone(), stream: AsyncRecv::default() }
     }
 }
 
@@ -238,7 +243,7 @@ impl<T> From<Chan<T>> for Sender<T> {
 }
 impl<T> From<Chan<T>> for Receiver<T> {
     fn from(chan: Chan<T>) -> Self {
-        Receiver { chan }
+        Receiver { chan, stream: AsyncRecv::default() }
     }
 }
 
@@ -302,7 +307,7 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.receiver().recv(), Some(1));
     /// ```
     pub fn receiver(&self) -> Receiver<T> {
-        Receiver { chan: self.clone() }
+        Receiver { chan: self.clone(), stream: AsyncRecv::default() }
     }
 
     /// The number of buffered values (Go's `len(ch)`; 0 for rendezvous and

@@ -9,7 +9,10 @@
 //!   except for waiters of one select waiting on both sides of the same
 //!   channel, which never match each other.
 //! - If `sendq` holds a waiting sender then `buf` is full.
-//! - Once `closed`, no waiter is added and both queues are empty.
+//! - Once `closed`, no waiter is added and both queues are empty, but for
+//!   the ownerless senders of [`State::unreceive`] (values a dropped
+//!   receive future put back), which receivers drain as they drain the
+//!   buffer.
 //!
 //! One implementation serves both flavours, as in Go: `cap == 0` is a
 //! rendezvous (a value passes straight from a sender's slot to a receiver),
@@ -285,6 +288,32 @@ impl<T> State<T> {
     /// Whether a receive by `me` could complete now.
     pub(crate) fn recv_ready(&self, me: &BlockedOp) -> bool {
         self.closed || !self.buf.is_empty() || has_waiting(&self.sendq, me)
+    }
+
+    /// Puts back a value a receive future got but was dropped before it
+    /// could return it (`future.rs`): it goes first, as if never received.
+    /// A waiting receiver takes it (wake the returned unparker after
+    /// unlocking); else it goes to the front of the buffer, whose newest
+    /// value moves, if the buffer is full, to an ownerless sender at the
+    /// front of the senders (their values are all newer); a rendezvous
+    /// channel gets such a sender for the value itself. A closed channel
+    /// still hands it to its next receiver, as it does buffered values.
+    pub(crate) fn unreceive(&mut self, cap: usize, v: T) -> Option<Unparker> {
+        if let Some(r) = claim_first(&mut self.recvq, None) {
+            // SAFETY: we claimed `r` (step 1 of the waiter protocol).
+            unsafe { r.put(v) };
+            return Some(r.op.finish(false).clone());
+        }
+        let spill = if cap == 0 {
+            Some(v)
+        } else {
+            self.buf.push_front(v);
+            (self.buf.len() > cap).then(|| self.buf.pop_back().expect("the buffer holds `v`"))
+        };
+        if let Some(v) = spill {
+            self.sendq.push_front(Waiter::lone_for(Some(v), Unparker::Nobody));
+        }
+        None
     }
 
     /// Queues a blocked sender.

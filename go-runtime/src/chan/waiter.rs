@@ -45,6 +45,30 @@ impl BlockedOp {
         BlockedOp { latch: Latch::new() }
     }
 
+    /// A new operation whose owner is an async task (or nobody): `waiter`
+    /// is woken when it completes, and the owner polls [`BlockedOp::outcome`].
+    pub(crate) fn for_waiter(waiter: Unparker) -> Self {
+        BlockedOp { latch: Latch::for_waiter(waiter) }
+    }
+
+    /// How the operation ended, if it has (without waiting).
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        self.latch.fired().map(|v| {
+            if v & CLOSED != 0 {
+                Outcome::Closed((v & CASE_MASK) - 1)
+            } else {
+                Outcome::Completed((v & CASE_MASK) - 1)
+            }
+        })
+    }
+
+    /// Gives up an operation nobody has claimed: afterwards nobody can.
+    /// Returns false if a claimer came first (it fires, or has fired, under
+    /// the channel lock).
+    pub(crate) fn try_cancel(&self) -> bool {
+        self.latch.try_cancel()
+    }
+
     /// Claims the operation for `case`. Only one claim ever succeeds.
     pub(crate) fn try_claim(&self, case: usize) -> bool {
         debug_assert!(case < CASE_MASK);
@@ -142,6 +166,16 @@ impl<T> Waiter<T> {
     /// owned by the caller.
     pub(crate) fn lone(value: Option<T>) -> Arc<Self> {
         Arc::new(Waiter { op: OpRef::Own(BlockedOp::new()), case: 0, slot: UnsafeCell::new(value) })
+    }
+
+    /// The waiter of a lone send or receive whose owner is an async task
+    /// (or nobody), woken through `waiter`.
+    pub(crate) fn lone_for(value: Option<T>, waiter: Unparker) -> Arc<Self> {
+        Arc::new(Waiter {
+            op: OpRef::Own(BlockedOp::for_waiter(waiter)),
+            case: 0,
+            slot: UnsafeCell::new(value),
+        })
     }
 
     /// Takes the value out of the slot.

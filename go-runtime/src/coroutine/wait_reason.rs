@@ -46,10 +46,13 @@ pub enum WaitReason {
     Syscall,
     /// A socket operation waiting for the network (Go's `IO wait`).
     IoWait,
+    /// `go::block_on`: a future that is not ready yet (anything may wake
+    /// it: a reactor's thread, a timer, another goroutine).
+    BlockOn,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 17] = [
+    const ALL: [WaitReason; 18] = [
         WaitReason::None,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -67,6 +70,7 @@ impl WaitReason {
         WaitReason::Sleep,
         WaitReason::Syscall,
         WaitReason::IoWait,
+        WaitReason::BlockOn,
     ];
 
     /// Go's name for the state, as in `goroutine 1 [chan receive]:`.
@@ -96,6 +100,7 @@ impl WaitReason {
             WaitReason::Sleep => "sleep",
             WaitReason::Syscall => "syscall",
             WaitReason::IoWait => "IO wait",
+            WaitReason::BlockOn => "block_on",
         }
     }
 
@@ -104,7 +109,11 @@ impl WaitReason {
     pub(crate) fn needs_a_waker(self) -> bool {
         !matches!(
             self,
-            WaitReason::None | WaitReason::Sleep | WaitReason::Syscall | WaitReason::IoWait
+            WaitReason::None
+                | WaitReason::Sleep
+                | WaitReason::Syscall
+                | WaitReason::IoWait
+                | WaitReason::BlockOn
         )
     }
 

@@ -62,6 +62,21 @@ impl Latch {
         Latch { state: AtomicUsize::new(OPEN), waiter: Unparker::current() }
     }
 
+    /// A latch an async task waits on: firing it wakes `waiter` (the
+    /// task's poll reads [`Latch::fired`] instead of calling `wait`).
+    pub(crate) fn for_waiter(waiter: Unparker) -> Self {
+        Latch { state: AtomicUsize::new(OPEN), waiter }
+    }
+
+    /// Cancels an open latch: afterwards nobody can claim it. Returns false
+    /// if a waker claimed (or fired) it first: it is then about to fire, or
+    /// has. (What `wait` does at a deadline, for a dropped future.)
+    pub(crate) fn try_cancel(&self) -> bool {
+        // AcqRel pairs with the claiming CAS in `try_claim`: one of the two
+        // wins.
+        self.state.compare_exchange(OPEN, CANCELLED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
     /// Step 1: wakes the waiter with `verdict` (non-zero, within
     /// `VERDICT_MASK`). For latches whose waiter has no deadline, fired once,
     /// by whoever removed the latch from its queue.

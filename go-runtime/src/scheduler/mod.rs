@@ -47,7 +47,7 @@ use self::global::{runtime, try_runtime};
 pub(crate) use self::latch::{Latch, VERDICT_MASK};
 pub(crate) use self::netpoll::{Dir, PollDesc};
 pub(crate) use self::newproc::{SpawnOpts, spawn};
-pub(crate) use self::park::{Deadline, Unparker, park, yield_now};
+pub(crate) use self::park::{Deadline, TaskWaker, Unparker, park, yield_now};
 pub use self::sysmon::Stall;
 pub(crate) use self::threads::HelperThread;
 pub(crate) use self::timers::Callback;

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
 use std::thread::Thread;
 use std::time::Instant;
 
@@ -29,13 +30,53 @@ pub(super) fn outside_counts() -> (usize, usize) {
     (OUTSIDE_PARKED.load(Ordering::SeqCst), OUTSIDE_WAKES.load(Ordering::SeqCst))
 }
 
-/// Wakes one blocked caller: a goroutine or an OS thread.
+/// Wakes one blocked caller: a goroutine, an OS thread, or an async task.
 #[derive(Debug, Clone)]
 pub(crate) enum Unparker {
     /// A goroutine parked (or about to park) in [`park`].
     Goroutine(GRef),
     /// A plain thread parked (or about to park) in [`park`].
     Thread(Thread),
+    /// An async task: a future of this runtime's primitives (a channel's
+    /// `recv_async`, `JoinHandle` awaited) that returned `Pending`; waking
+    /// it calls the `Waker` its last poll left.
+    Task(Arc<TaskWaker>),
+    /// Nobody: a value put back into a channel by a dropped receive future
+    /// waits in a sender slot that no one owns.
+    Nobody,
+}
+
+/// The waker of an async task waiting on a runtime primitive: each poll
+/// registers its context's `Waker` *before* checking whether the wait is
+/// over, and a wake-up takes it, so a wake-up between the check and the
+/// `Pending` is never lost.
+#[derive(Debug, Default)]
+pub(crate) struct TaskWaker {
+    /// The waker of the last poll, until a wake-up takes it.
+    waker: parking_lot::Mutex<Option<Waker>>,
+}
+
+impl TaskWaker {
+    /// A new task waker, with nothing registered.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(TaskWaker::default())
+    }
+
+    /// Registers the waker of the current poll.
+    pub(crate) fn register(&self, waker: &Waker) {
+        let mut slot = self.waker.lock();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// Wakes the task, if a poll registered it since the last wake-up.
+    pub(crate) fn wake(&self) {
+        let waker = self.waker.lock().take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 impl Unparker {
@@ -62,6 +103,8 @@ impl Unparker {
                 OUTSIDE_WAKES.fetch_add(1, Ordering::SeqCst);
                 t.unpark();
             }
+            Unparker::Task(t) => t.wake(),
+            Unparker::Nobody => {}
         }
     }
 
@@ -79,6 +122,8 @@ impl Unparker {
                 OUTSIDE_WAKES.fetch_add(1, Ordering::SeqCst);
                 t.unpark();
             }
+            Unparker::Task(t) => t.wake(),
+            Unparker::Nobody => {}
         }
     }
 }

@@ -11,14 +11,17 @@
 
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 
 use super::Result;
 use super::crash::{CrashInfo, crash};
 use crate::coroutine::{self, Run, WaitReason};
-use crate::scheduler::Latch;
+use crate::scheduler::{self, Latch, TaskWaker, Unparker};
 
 /// A goroutine's closure and the packet its result goes to.
 pub(super) struct Task<F, T> {
@@ -204,12 +207,14 @@ pub struct JoinHandle<T> {
     task: Arc<dyn HasPacket<T>>,
     /// The goroutine's id.
     id: u64,
+    /// Awaited: the waker of the joiner latch it registered.
+    awaited: Option<Arc<TaskWaker>>,
 }
 
 impl<T> JoinHandle<T> {
     /// The handle of goroutine `id`, which runs `task`.
     pub(super) fn new(task: Arc<dyn HasPacket<T>>, id: u64) -> Self {
-        JoinHandle { task, id }
+        JoinHandle { task, id, awaited: None }
     }
 }
 
@@ -250,6 +255,18 @@ impl<T> JoinHandle<T> {
     /// Waits for `DONE` and takes the result.
     fn wait_result(&self) -> Result<T> {
         let p = self.task.packet();
+        if let Some(awaited) = &self.awaited {
+            // Polled before: its latch wakes the task waker; point that at us.
+            let me = Waker::from(Arc::new(UnparkOnWake(Unparker::current())));
+            loop {
+                awaited.register(&me);
+                // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
+                if p.state.load(Ordering::Acquire) & DONE != 0 {
+                    break;
+                }
+                scheduler::park(WaitReason::Join);
+            }
+        }
         // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
         if p.state.load(Ordering::Acquire) & DONE == 0 {
             // SAFETY: the handle writes `joiner` once, before `WAITING`.
@@ -292,6 +309,70 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn id(&self) -> u64 {
         self.id
+    }
+}
+
+/// A handle is a future of the goroutine's outcome, for async code
+/// (a tokio task awaiting a goroutine): it never blocks the thread that
+/// polls it. The same outcome as [`JoinHandle::join`]: the value, or the
+/// goroutine's panic payload.
+///
+/// # Panics
+/// If polled again after it returned the outcome.
+///
+/// # Example
+/// ```
+/// let h = go::spawn(|| 6 * 7);
+/// let answer = go::block_on(async move { h.await.unwrap() });
+/// assert_eq!(answer, 42);
+/// ```
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
+        let p = this.task.packet();
+        // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
+        if p.state.load(Ordering::Acquire) & DONE == 0 {
+            match &this.awaited {
+                Some(awaited) => {
+                    // Register, then look: a `DONE` after the look fires
+                    // the latch, which wakes the waker registered here.
+                    awaited.register(cx.waker());
+                    // Acquire: as above.
+                    if p.state.load(Ordering::Acquire) & DONE == 0 {
+                        return Poll::Pending;
+                    }
+                }
+                None => {
+                    let awaited = TaskWaker::new();
+                    awaited.register(cx.waker());
+                    let latch = Latch::for_waiter(Unparker::Task(awaited.clone()));
+                    // SAFETY: the handle writes `joiner` once, before
+                    // `WAITING` (`awaited` was `None`: not written yet).
+                    unsafe { *p.joiner.get() = Some(Box::new(latch)) };
+                    this.awaited = Some(awaited);
+                    // Release pairs with the AcqRel `fetch_or(DONE)` in
+                    // `complete` (it sees the joiner); Acquire with the
+                    // same (we see the outcome if it came first).
+                    if p.state.fetch_or(WAITING, Ordering::AcqRel) & DONE == 0 {
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        // SAFETY: `DONE` is set and the handle is alive: `result` is ours.
+        let result = unsafe { (*p.result.get()).take() };
+        Poll::Ready(result.expect("a JoinHandle was polled after it returned the outcome"))
+    }
+}
+
+/// The waker of a `join` on a handle that was polled before.
+struct UnparkOnWake(Unparker);
+
+impl Wake for UnparkOnWake {
+    fn wake(self: Arc<Self>) {
+        self.0.wake();
     }
 }
 

@@ -26,7 +26,7 @@ pub use self::mutex::{Mutex, MutexGuard};
 pub use self::once::{Once, OnceValue};
 pub use self::rwmutex::{RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
 pub use self::semaphore::Semaphore;
-pub use self::waitgroup::WaitGroup;
+pub use self::waitgroup::{WaitFuture, WaitGroup};
 
 /// Verdict of a parked waiter (fired into its `Latch`): try to acquire
 /// again (a mutex in Go's normal mode).

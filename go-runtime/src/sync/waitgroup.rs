@@ -11,14 +11,17 @@
 //! of `add` before it ran) cannot confuse it.
 
 use std::fmt;
+use std::future::Future;
 use std::panic::Location;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::task::{Context, Poll};
 
 use parking_lot::Mutex;
 
 use crate::coroutine::WaitReason;
-use crate::scheduler::Latch;
+use crate::scheduler::{Latch, TaskWaker, Unparker};
 use crate::spawn::{Builder, PanicPolicy};
 
 /// Waits for a collection of goroutines to finish (Go's `sync.WaitGroup`).
@@ -162,6 +165,22 @@ impl WaitGroup {
         latch.wait(WaitReason::SyncWaitGroupWait, None);
     }
 
+    /// Waits from async code: a future that is ready once the counter is
+    /// zero. Awaiting it never blocks the thread (a tokio worker runs its
+    /// other tasks meanwhile); dropping it leaves nothing behind.
+    ///
+    /// # Example
+    /// ```
+    /// let wg = go::sync::WaitGroup::new();
+    /// for _ in 0..3 {
+    ///     wg.go(|| go::time::sleep(std::time::Duration::from_millis(1)));
+    /// }
+    /// go::block_on(wg.wait_async());
+    /// ```
+    pub fn wait_async(&self) -> WaitFuture {
+        WaitFuture { inner: self.inner.clone(), latch: None, task: None }
+    }
+
     /// Runs `f` in a new goroutine counted by this group: `add(1)`, spawn, and
     /// `done()` when `f` returns (Go 1.25's `wg.Go`). If `f` panics the
     /// process crashes, as in Go, with `[recovered, repanicked]` after the
@@ -205,5 +224,70 @@ impl WaitGroup {
         for w in waiters {
             w.fire(1);
         }
+    }
+}
+
+/// The future of [`WaitGroup::wait_async`]: ready once the counter is zero.
+///
+/// # Example
+/// ```
+/// let wg = go::sync::WaitGroup::new();
+/// let wait: go::sync::WaitFuture = wg.wait_async();
+/// go::block_on(wait); // the counter is zero already
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitFuture {
+    /// The group.
+    inner: Arc<Inner>,
+    /// Its latch in the group's waiter list, once a poll queued it.
+    latch: Option<Arc<Latch>>,
+    /// The task the latch wakes.
+    task: Option<Arc<TaskWaker>>,
+}
+
+impl Future for WaitFuture {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if let (Some(latch), Some(task)) = (&this.latch, &this.task) {
+            // Register, then look: a firing after the look wakes this waker.
+            task.register(cx.waker());
+            return if latch.fired().is_some() { Poll::Ready(()) } else { Poll::Pending };
+        }
+        // Acquire pairs with the AcqRel `fetch_add` of the last `add`.
+        if this.inner.count.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(());
+        }
+        let task = TaskWaker::new();
+        task.register(cx.waker());
+        let latch = Arc::new(Latch::for_waiter(Unparker::Task(task.clone())));
+        let mut waiters = this.inner.waiters.lock();
+        // Acquire pairs with the AcqRel `fetch_add` of the last `add` (the
+        // protocol's second check, under the lock).
+        if this.inner.count.load(Ordering::Acquire) == 0 {
+            return Poll::Ready(());
+        }
+        waiters.push(latch.clone());
+        drop(waiters);
+        this.latch = Some(latch);
+        this.task = Some(task);
+        Poll::Pending
+    }
+}
+
+impl Drop for WaitFuture {
+    fn drop(&mut self) {
+        if let Some(latch) = self.latch.take()
+            && latch.fired().is_none()
+        {
+            self.inner.waiters.lock().retain(|l| !Arc::ptr_eq(l, &latch));
+        }
+    }
+}
+
+impl fmt::Debug for WaitFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFuture").field("queued", &self.latch.is_some()).finish()
     }
 }
