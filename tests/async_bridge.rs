@@ -120,10 +120,11 @@ fn join_handles_are_futures() {
     assert_eq!(err.downcast_ref::<&str>(), Some(&"awaited panic"));
 }
 
-/// A handle polled once (pending) can still be joined, and a waker
-/// registered by a poll is woken when the goroutine ends.
+/// A waker registered by polling a handle is woken when the goroutine
+/// ends; and a handle polled once (pending) can still be joined.
 #[test]
 fn a_polled_handle_wakes_its_task_and_can_still_be_joined() {
+    let _dog = watchdog(Duration::from_secs(30), "polled handles");
     let ch = Chan::<()>::new(0);
     let rx = ch.clone();
     let mut h = go::spawn(move || {
@@ -133,8 +134,22 @@ fn a_polled_handle_wakes_its_task_and_can_still_be_joined() {
     let (count, waker) = counting_waker();
     assert!(poll_once(&mut h, &waker).is_pending());
     ch.send(());
-    assert_eq!(h.join().unwrap(), 5);
-    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    while count.0.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(h.is_finished());
+    assert!(matches!(poll_once(&mut h, &waker), Poll::Ready(Ok(5))));
+    assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once");
+
+    let rx = ch.clone();
+    let mut h = go::spawn(move || {
+        rx.recv();
+        6
+    });
+    assert!(poll_once(&mut h, &waker).is_pending());
+    let tx = ch.clone();
+    go::spawn(move || tx.send(()));
+    assert_eq!(h.join().unwrap(), 6);
 }
 
 /// Receive futures dropped at random points (as a losing `select!` branch
@@ -188,6 +203,40 @@ fn dropped_receive_futures_lose_no_value() {
             }
         }
         assert_eq!(got, 4 * PER, "cap {cap}");
+    }
+}
+
+/// A value put back by a dropped receive future survives a `close` that
+/// follows: receivers get it before they see the channel closed. (Found by
+/// the tokio `select!` test: `close` completed the put-back value's
+/// ownerless sender like a blocked one, and the value was lost.)
+#[test]
+fn a_put_back_value_survives_close() {
+    let _dog = watchdog(Duration::from_secs(30), "put back, then close");
+    for cap in [0usize, 1] {
+        let ch = Chan::new(cap);
+        if cap == 1 {
+            ch.send(0);
+        }
+        let (_, waker) = counting_waker();
+        let mut f = ch.recv_async();
+        let first = poll_once(&mut f, &waker);
+        if cap == 1 {
+            assert_eq!(first, Poll::Ready(Some(0)));
+            f = ch.recv_async();
+            assert!(poll_once(&mut f, &waker).is_pending());
+        } else {
+            assert!(first.is_pending());
+        }
+        let tx = ch.clone();
+        let sender = go::spawn(move || tx.send(1));
+        // The send completes into the queued receive future...
+        sender.join().unwrap();
+        // ...which is dropped unpolled: the value goes back, then close.
+        drop(f);
+        ch.close();
+        assert_eq!(ch.recv(), Some(1), "cap {cap}");
+        assert_eq!(ch.recv(), None);
     }
 }
 

@@ -344,8 +344,14 @@ impl<T> State<T> {
             return false;
         }
         self.closed = true;
-        for w in self.recvq.drain(..).chain(self.sendq.drain(..)) {
-            if w.op.try_claim(w.case) {
+        // An ownerless sender holds a value that was already received once
+        // and put back (`unreceive`): it stays, for the receivers to drain
+        // like the buffer; every other waiter completes with "closed".
+        let senders = std::mem::take(&mut self.sendq);
+        for w in self.recvq.drain(..).chain(senders) {
+            if w.op.is_ownerless() {
+                self.sendq.push_back(w);
+            } else if w.op.try_claim(w.case) {
                 wake.push(w.op.finish(true).clone());
             }
         }

@@ -62,6 +62,12 @@ impl BlockedOp {
         })
     }
 
+    /// Whether nobody owns it: a value put back by a dropped receive
+    /// future (`State::unreceive`).
+    pub(crate) fn is_ownerless(&self) -> bool {
+        self.latch.has_no_waiter()
+    }
+
     /// Gives up an operation nobody has claimed: afterwards nobody can.
     /// Returns false if a claimer came first (it fires, or has fired, under
     /// the channel lock).

@@ -68,6 +68,11 @@ impl Latch {
         Latch { state: AtomicUsize::new(OPEN), waiter }
     }
 
+    /// Whether nobody waits on it (its unparker is `Unparker::Nobody`).
+    pub(crate) fn has_no_waiter(&self) -> bool {
+        matches!(self.waiter, Unparker::Nobody)
+    }
+
     /// Cancels an open latch: afterwards nobody can claim it. Returns false
     /// if a waker claimed (or fired) it first: it is then about to fire, or
     /// has. (What `wait` does at a deadline, for a dropped future.)
