@@ -47,8 +47,25 @@ pub use go_macros::{defer, go, goroutine, main, make, select, test, waitgroup};
 pub use go_runtime::tokio_handle;
 pub use go_runtime::{
     Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, block_on, chan, context,
-    goroutine_local, net, run, runtime, scope, spawn, sync, time,
+    goroutine_local, net, run, runtime, scope, spawn, time,
 };
+
+/// Go's `sync` package, and `golang.org/x/sync`'s `errgroup` and
+/// `semaphore`: primitives that park the goroutine, never the OS thread,
+/// and also work from plain threads.
+///
+/// # Example
+/// ```
+/// let wg = go::sync::WaitGroup::new();
+/// wg.go(|| ());
+/// wg.wait();
+/// ```
+pub mod sync {
+    #[doc(inline)]
+    pub use go_runtime::errgroup;
+    #[doc(inline)]
+    pub use go_runtime::sync::*;
+}
 
 #[doc(hidden)]
 #[path = "private.rs"]

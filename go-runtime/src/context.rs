@@ -215,6 +215,7 @@ pub fn todo() -> Context {
 /// cancel_parent();
 /// assert_eq!(child.err(), Some(context::Error::Canceled)); // at once
 /// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
 pub fn with_cancel(parent: &Context) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
     new_cancel(parent, None)
 }
@@ -231,6 +232,7 @@ pub fn with_cancel(parent: &Context) -> (Context, impl Fn() + Clone + Send + Syn
 /// let (ctx, _cancel) = context::with_deadline(&context::background(), past);
 /// assert_eq!(ctx.err(), Some(context::Error::DeadlineExceeded));
 /// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
 pub fn with_deadline(
     parent: &Context,
     deadline: Instant,
@@ -253,6 +255,7 @@ pub fn with_deadline(
 /// assert!(ctx.err().unwrap().is_timeout());
 /// cancel();
 /// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
 pub fn with_timeout(
     parent: &Context,
     timeout: Duration,
@@ -340,6 +343,7 @@ fn new_node(
 /// assert_eq!(ctx.err(), Some(context::Error::Canceled));
 /// assert_eq!(context::cause(&ctx).unwrap().to_string(), "upstream closed");
 /// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
 pub fn with_cancel_cause(
     parent: &Context,
 ) -> (Context, impl Fn(Option<Cause>) + Clone + Send + Sync + 'static) {

@@ -43,6 +43,7 @@ mod spawn;
 pub mod sync;
 pub mod time;
 // The API.
+pub mod errgroup;
 mod handle;
 #[doc(hidden)]
 pub mod macro_support;
