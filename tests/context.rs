@@ -251,3 +251,39 @@ fn a_drop_run_by_a_deadline_timer_that_blocks_parks_a_goroutine() {
         assert!(stdout.contains("drop finished"), "{stdout}");
     }
 }
+
+/// Go's `WithTimeoutCause` / `WithDeadlineCause`: the deadline records the
+/// cause (and children see it); the cancel function records none.
+#[test]
+fn deadline_causes() {
+    let why: context::Cause = Arc::new(std::io::Error::other("backend too slow"));
+    let (ctx, cancel) =
+        context::with_timeout_cause(&context::background(), Duration::from_millis(5), why);
+    let (child, cancel_child) = context::with_cancel(&ctx);
+    child.done().recv();
+    assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+    assert_eq!(context::cause(&ctx).unwrap().to_string(), "backend too slow");
+    assert_eq!(context::cause(&child).unwrap().to_string(), "backend too slow");
+    cancel();
+    cancel_child();
+
+    // Cancelled before the deadline: no cause but the error.
+    let why: context::Cause = Arc::new(std::io::Error::other("never seen"));
+    let far = Instant::now() + Duration::from_secs(60);
+    let (ctx, cancel) = context::with_deadline_cause(&context::background(), far, why);
+    cancel();
+    assert_eq!(ctx.err(), Some(Error::Canceled));
+    assert_eq!(context::cause(&ctx).unwrap().to_string(), Error::Canceled.to_string());
+
+    // A parent's earlier deadline wins, and its own cause (none) with it.
+    let (parent, cancel_parent) =
+        context::with_timeout(&context::background(), Duration::from_millis(1));
+    let why: context::Cause = Arc::new(std::io::Error::other("child's cause"));
+    let (ctx, cancel) = context::with_deadline_cause(&parent, far, why);
+    assert!(ctx.deadline().unwrap() < far);
+    ctx.done().recv();
+    assert_eq!(ctx.err(), Some(Error::DeadlineExceeded));
+    assert_eq!(context::cause(&ctx).unwrap().to_string(), Error::DeadlineExceeded.to_string());
+    cancel();
+    cancel_parent();
+}

@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::watchdog;
@@ -158,4 +158,59 @@ fn semaphore_bounds_concurrency_and_serves_fifo() {
     sem.release(4);
     let err = std::panic::catch_unwind(|| sem.release(1)).unwrap_err();
     assert_eq!(err.downcast_ref::<&str>(), Some(&"semaphore: released more than held"));
+}
+
+/// `OnceFunc`: 1,000 goroutines call it, the function runs once; a
+/// panicking one panics on every call with the same message (Go's
+/// `sync.OnceFunc`).
+#[test]
+fn once_func_runs_once_and_repeats_its_panic() {
+    use go::sync::OnceFunc;
+    for _ in 0..20 {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let once = Arc::new(OnceFunc::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        let wg = WaitGroup::new();
+        for _ in 0..50 {
+            let once = once.clone();
+            wg.go(move || {
+                go::runtime::gosched();
+                once.call();
+            });
+        }
+        wg.wait();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+    let bad = OnceFunc::new(|| panic!("init {}", "failed"));
+    for _ in 0..3 {
+        let err = std::panic::catch_unwind(|| bad.call()).unwrap_err();
+        assert_eq!(err.downcast_ref::<String>().map(String::as_str), Some("init failed"));
+    }
+}
+
+/// `OnceValues`: the pair is computed once and shared.
+#[test]
+fn once_values_computes_the_pair_once() {
+    use go::sync::OnceValues;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let v = Arc::new(OnceValues::new(move || {
+        c.fetch_add(1, Ordering::SeqCst);
+        (vec![1u8, 2, 3], Err::<(), &str>("not found"))
+    }));
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let v = v.clone();
+            go::spawn(move || {
+                let (bytes, err) = v.get();
+                (bytes.len(), *err)
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), (3, Err("not found")));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

@@ -217,7 +217,7 @@ pub fn todo() -> Context {
 /// ```
 #[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
 pub fn with_cancel(parent: &Context) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
-    new_cancel(parent, None)
+    new_cancel(parent, None, None)
 }
 
 /// A child of `parent` cancelled at `deadline` at the latest (Go's
@@ -237,11 +237,7 @@ pub fn with_deadline(
     parent: &Context,
     deadline: Instant,
 ) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
-    let deadline = match parent.deadline() {
-        Some(p) if p < deadline => p,
-        _ => deadline,
-    };
-    new_cancel(parent, Some(deadline))
+    new_cancel(parent, Some(earliest(parent, deadline)), None)
 }
 
 /// A child of `parent` cancelled after `timeout` at the latest (Go's
@@ -260,10 +256,73 @@ pub fn with_timeout(
     parent: &Context,
     timeout: Duration,
 ) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
+    with_deadline(parent, deadline_after(timeout))
+}
+
+/// Like [`with_deadline`], and when the deadline cancels the context,
+/// [`cause`] reports `cause` (Go's `context.WithDeadlineCause`); the
+/// returned cancel function sets no cause.
+///
+/// # Example
+/// ```
+/// use go::context;
+/// use std::sync::Arc;
+///
+/// let past = std::time::Instant::now();
+/// let why = Arc::new(std::io::Error::other("backend too slow"));
+/// let (ctx, _cancel) = context::with_deadline_cause(&context::background(), past, why);
+/// assert_eq!(ctx.err(), Some(context::Error::DeadlineExceeded));
+/// assert_eq!(context::cause(&ctx).unwrap().to_string(), "backend too slow");
+/// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
+pub fn with_deadline_cause(
+    parent: &Context,
+    deadline: Instant,
+    cause: Cause,
+) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
+    // As in Go, a parent's earlier deadline makes this a plain child: the
+    // parent's deadline cancels it, with the parent's cause.
+    let own = parent.deadline().is_none_or(|p| deadline <= p);
+    new_cancel(parent, Some(earliest(parent, deadline)), own.then_some(cause))
+}
+
+/// Like [`with_timeout`], and when the timeout cancels the context,
+/// [`cause`] reports `cause` (Go's `context.WithTimeoutCause`).
+///
+/// # Example
+/// ```
+/// use go::context;
+/// use std::sync::Arc;
+///
+/// let why = Arc::new(std::io::Error::other("lookup took too long"));
+/// let (ctx, cancel) =
+///     context::with_timeout_cause(&context::background(), go::time::MILLISECOND, why);
+/// ctx.done().recv();
+/// assert!(ctx.err().unwrap().is_timeout());
+/// assert_eq!(context::cause(&ctx).unwrap().to_string(), "lookup took too long");
+/// cancel();
+/// ```
+#[must_use = "the cancel function releases the context's resources: call it when the work is done (go vet: lostcancel)"]
+pub fn with_timeout_cause(
+    parent: &Context,
+    timeout: Duration,
+    cause: Cause,
+) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
+    with_deadline_cause(parent, deadline_after(timeout), cause)
+}
+
+/// `deadline`, or the parent's if that is earlier.
+fn earliest(parent: &Context, deadline: Instant) -> Instant {
+    match parent.deadline() {
+        Some(p) if p < deadline => p,
+        _ => deadline,
+    }
+}
+
+/// `timeout` from now (a century if that overflows).
+fn deadline_after(timeout: Duration) -> Instant {
     let now = Instant::now();
-    let deadline =
-        now.checked_add(timeout).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400));
-    with_deadline(parent, deadline)
+    now.checked_add(timeout).unwrap_or(now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// A child of `parent` that carries `value` under `key` (Go's
@@ -290,16 +349,20 @@ where
     }
 }
 
+/// A cancelable child; `deadline_cause` is the cause recorded when the
+/// deadline (not the cancel function) cancels it.
 fn new_cancel(
     parent: &Context,
     deadline: Option<Instant>,
+    deadline_cause: Option<Cause>,
 ) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
-    new_node(parent, deadline, false)
+    new_node(parent, deadline, deadline_cause, false)
 }
 
 fn new_node(
     parent: &Context,
     deadline: Option<Instant>,
+    deadline_cause: Option<Cause>,
     strong: bool,
 ) -> (Context, impl Fn() + Clone + Send + Sync + 'static) {
     let node = Arc::new(Node {
@@ -316,12 +379,12 @@ fn new_node(
     ctx.register(strong);
     if let Some(t) = deadline {
         if t <= Instant::now() {
-            ctx.cancel(Error::DeadlineExceeded, None);
+            ctx.cancel(Error::DeadlineExceeded, deadline_cause);
         } else {
             let weak = Arc::downgrade(&ctx.node);
             call_at(Some(t), move || {
                 if let Some(node) = weak.upgrade() {
-                    Context { node }.cancel(Error::DeadlineExceeded, None);
+                    Context { node }.cancel(Error::DeadlineExceeded, deadline_cause);
                 }
             });
         }
@@ -347,7 +410,7 @@ fn new_node(
 pub fn with_cancel_cause(
     parent: &Context,
 ) -> (Context, impl Fn(Option<Cause>) + Clone + Send + Sync + 'static) {
-    let (ctx, _) = new_cancel(parent, None);
+    let (ctx, _) = new_cancel(parent, None, None);
     let handle = ctx.clone();
     (ctx, move |cause: Option<Cause>| handle.cancel(Error::Canceled, cause))
 }
@@ -389,7 +452,7 @@ pub fn after_func(
     ctx: &Context,
     f: impl FnOnce() + Send + 'static,
 ) -> impl Fn() -> bool + Clone + Send + Sync + 'static {
-    let (watch, _) = new_node(ctx, None, true);
+    let (watch, _) = new_node(ctx, None, None, true);
     let Kind::Cancel(c) = &watch.node.kind else { unreachable!("new_node makes a cancel node") };
     let mut st = c.state.lock();
     if st.err.is_some() {

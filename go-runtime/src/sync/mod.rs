@@ -10,6 +10,7 @@
 //! | `sync.Mutex` + the data it guards | [`Mutex<T>`] |
 //! | `sync.RWMutex` + the data | [`RwMutex<T>`] |
 //! | `sync.Once`, `sync.OnceValue` | [`Once`], [`OnceValue`] |
+//! | `sync.OnceFunc`, `sync.OnceValues` | [`OnceFunc`], [`OnceValues`] |
 //! | `sync.Cond` | [`Cond`] |
 //! | `x/sync/semaphore.Weighted` | [`Semaphore`] |
 //! | `sync/atomic` | [`atomic`] (std's atomics) |
@@ -23,7 +24,7 @@ mod waitgroup;
 
 pub use self::cond::Cond;
 pub use self::mutex::{Mutex, MutexGuard};
-pub use self::once::{Once, OnceValue};
+pub use self::once::{Once, OnceFunc, OnceValue, OnceValues};
 pub use self::rwmutex::{RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
 pub use self::semaphore::Semaphore;
 pub use self::waitgroup::{WaitFuture, WaitGroup};

@@ -228,3 +228,133 @@ impl<T, F: FnOnce() -> T> OnceValue<T, F> {
         }
     }
 }
+
+/// A function that runs at most once, however often it is called (Go's
+/// `sync.OnceFunc`: `once := sync.OnceFunc(f); once()` ports as
+/// `let once = OnceFunc::new(f); once.call()`).
+///
+/// If the function panics, that call and every later call panic with the
+/// same message.
+///
+/// # Example
+/// ```
+/// use go::sync::{OnceFunc, WaitGroup};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+///
+/// let runs = Arc::new(AtomicU32::new(0));
+/// let r = runs.clone();
+/// let init = Arc::new(OnceFunc::new(move || {
+///     r.fetch_add(1, Ordering::SeqCst);
+/// }));
+/// let wg = WaitGroup::new();
+/// for _ in 0..10 {
+///     let init = init.clone();
+///     wg.go(move || init.call());
+/// }
+/// wg.wait();
+/// assert_eq!(runs.load(Ordering::SeqCst), 1);
+/// ```
+pub struct OnceFunc<F = fn()> {
+    /// The function's outcome: nothing, or its panic.
+    inner: OnceValue<(), F>,
+}
+
+impl<F> fmt::Debug for OnceFunc<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceFunc").field("done", &self.inner.once.is_done()).finish_non_exhaustive()
+    }
+}
+
+impl<F: FnOnce()> OnceFunc<F> {
+    /// A function that will run `f` on its first call.
+    ///
+    /// # Example
+    /// ```
+    /// static GREET: go::sync::OnceFunc = go::sync::OnceFunc::new(|| println!("hello, once"));
+    /// GREET.call();
+    /// GREET.call(); // prints nothing
+    /// ```
+    pub const fn new(f: F) -> Self {
+        OnceFunc { inner: OnceValue::new(f) }
+    }
+
+    /// Runs the function if it has not run yet; else returns at once (or
+    /// waits for the first call to finish).
+    ///
+    /// # Panics
+    /// If the function panicked, on this and every later call, with the
+    /// same message.
+    ///
+    /// # Example
+    /// ```
+    /// let f = go::sync::OnceFunc::new(|| panic!("setup failed"));
+    /// for _ in 0..2 {
+    ///     let err = std::panic::catch_unwind(|| f.call()).unwrap_err();
+    ///     assert_eq!(err.downcast_ref::<String>().unwrap(), "setup failed");
+    /// }
+    /// ```
+    pub fn call(&self) {
+        self.inner.get();
+    }
+}
+
+/// Two values computed once, on first use (Go's `sync.OnceValues`, whose
+/// usual pair is a value and an error).
+///
+/// # Example
+/// ```
+/// use go::sync::OnceValues;
+///
+/// static CONFIG: OnceValues<String, Option<std::io::ErrorKind>> = OnceValues::new(|| {
+///     match std::fs::read_to_string("/definitely/not/here.toml") {
+///         Ok(text) => (text, None),
+///         Err(e) => (String::new(), Some(e.kind())),
+///     }
+/// });
+/// let (text, err) = CONFIG.get();
+/// assert!(text.is_empty());
+/// assert_eq!(*err, Some(std::io::ErrorKind::NotFound));
+/// ```
+pub struct OnceValues<T1, T2, F = fn() -> (T1, T2)> {
+    /// The pair.
+    inner: OnceValue<(T1, T2), F>,
+}
+
+impl<T1, T2, F> fmt::Debug for OnceValues<T1, T2, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceValues")
+            .field("done", &self.inner.once.is_done())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T1, T2, F: FnOnce() -> (T1, T2)> OnceValues<T1, T2, F> {
+    /// Values that `f` will compute on first use.
+    ///
+    /// # Example
+    /// ```
+    /// let v = go::sync::OnceValues::new(|| (1, "one"));
+    /// assert_eq!(v.get(), (&1, &"one"));
+    /// ```
+    pub const fn new(f: F) -> Self {
+        OnceValues { inner: OnceValue::new(f) }
+    }
+
+    /// The values, computing them on the first call.
+    ///
+    /// # Panics
+    /// If the function panicked, on this and every later call, with the
+    /// same message.
+    ///
+    /// # Example
+    /// ```
+    /// let v = go::sync::OnceValues::new(|| (vec![1, 2], 3));
+    /// let (list, n) = v.get();
+    /// assert_eq!((list.len(), *n), (2, 3));
+    /// ```
+    pub fn get(&self) -> (&T1, &T2) {
+        let (a, b) = self.inner.get();
+        (a, b)
+    }
+}
