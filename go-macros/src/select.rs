@@ -69,12 +69,28 @@ impl Parse for Input {
                 syn::Error::new(e.span(), "expected `case` or `default` (Go's select syntax)")
             })?;
             let arm = if kw == "default" {
+                if input.peek(Token![:]) && !input.peek(Token![::]) {
+                    let colon: Token![:] = input.parse()?;
+                    return Err(go_colon(colon.span));
+                }
                 input.parse::<Token![=>]>()?;
                 Arm::Default { token: kw, body: parse_body(input)? }
             } else if kw == "case" {
                 let mut head = TokenStream::new();
+                let mut after_joint_colon = false;
                 while !input.is_empty() && !input.peek(Token![=>]) {
                     let tt: TokenTree = input.parse()?;
+                    // Go ends a case with a lone `:` (not `:=`, not `::`).
+                    if let TokenTree::Punct(p) = &tt
+                        && p.as_char() == ':'
+                    {
+                        if p.spacing() == Spacing::Alone && !after_joint_colon {
+                            return Err(go_colon(p.span()));
+                        }
+                        after_joint_colon = p.spacing() == Spacing::Joint;
+                    } else {
+                        after_joint_colon = false;
+                    }
                     head.extend([tt]);
                 }
                 let arrow: Token![=>] = input.parse()?;
@@ -97,6 +113,11 @@ impl Parse for Input {
         }
         Ok(Input { arms, errors })
     }
+}
+
+/// The error for Go's `case ...:` / `default:`, at the colon.
+fn go_colon(at: Span) -> syn::Error {
+    syn::Error::new(at, "use `=>` after a case, as in `match` (Go's `:` ends a case)")
 }
 
 /// An arm's body and the comma after it (optional after a block).
