@@ -182,11 +182,15 @@ fn capture_args<'a>(
 ) -> Vec<TokenStream> {
     let mut uses = Vec::new();
     for (i, arg) in args.enumerate() {
-        let a = hidden(&format!("__go_a{i}"));
+        // Hidden (mixed-site hygiene), but located at the argument, and so
+        // is its use in the call: a type mismatch is reported at the
+        // user's argument, as for a plain call.
+        let at = arg.span();
+        let a = Ident::new(&format!("__go_a{i}"), at.resolved_at(proc_macro2::Span::mixed_site()));
         match (mode, arg) {
             (Mode::Scoped(..), _) => {
                 lets.push(quote! { let #a = #arg; });
-                uses.push(quote! { #a });
+                uses.push(quote_spanned! {at=> #a });
             }
             (Mode::Detached, Expr::Reference(r)) if r.mutability.is_some() => {
                 errors.push(syn::Error::new_spanned(
@@ -202,12 +206,12 @@ fn capture_args<'a>(
             (Mode::Detached, Expr::Reference(r)) => {
                 let shared = share(&r.expr, arg);
                 lets.push(quote! { let #a = #shared; });
-                uses.push(quote! { &#a });
+                uses.push(quote_spanned! {at=> &#a });
             }
             (Mode::Detached, _) => {
                 let sent = send(arg);
                 lets.push(quote! { let #a = #sent; });
-                uses.push(quote! { #a.take() });
+                uses.push(quote_spanned! {at=> #a.take() });
             }
         }
     }
