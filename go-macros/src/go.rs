@@ -243,10 +243,11 @@ fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
         "goroutine captures `{name}` by reference; pass it by value or use a shared handle"
     );
     let note = format!(
-        "the goroutine may outlive this function, so it cannot borrow `{name}`: pass a clone \
-         (`{name}.clone()`), share it through a handle such as `Arc<T>` (a `RefCell` cannot be \
-         shared between goroutines: use `go::sync::Mutex`), or start the goroutine inside \
-         `waitgroup! {{ ... }}`, where it may borrow"
+        "the goroutine may outlive this function, so it cannot borrow `{name}`: pass it by \
+         value (`{name}.clone()`), or share it through a handle (`Arc<T>` with `T: Send + \
+         Sync`, `Chan`, `WaitGroup`, `Context`); a `RefCell` cannot be shared between \
+         goroutines even inside an `Arc`: use `Arc<go::sync::Mutex<T>>`. Or start the \
+         goroutine inside `waitgroup! {{ ... }}`, where it may borrow"
     );
     // Named for the help line rustc adds ("the trait `SharedHandle` is not
     // implemented for ..."); hygiene keeps it apart from the real one.
