@@ -67,6 +67,11 @@ pub(crate) fn spawn(expr: &Expr, mode: Mode<'_>, errors: &mut Vec<syn::Error>) -
             while let Expr::Paren(p) = func {
                 func = &p.expr;
             }
+            // `go!((move |k| { ... })(i))`: the closure is the goroutine's
+            // body, checked as a `go!(move || ...)` body is.
+            if let Expr::Closure(_) = func {
+                race::check(race::Body::Expr(func), Default::default(), errors);
+            }
             lets.push(quote! { let #f = #func; });
             let args = capture_args(call.args.iter(), mode, &mut lets, errors);
             finish(&lets, quote! { #f(#(#args),*) }, mode)

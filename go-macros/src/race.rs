@@ -194,10 +194,28 @@ struct Writes<'b> {
 impl Writes<'_> {
     fn target(&mut self, lhs: &Expr) {
         let mut e = lhs;
-        while let Expr::Paren(p) = e {
-            e = &p.expr;
+        // `slots[k] = v`, `s.n += 1`: a write into the named variable.
+        let mut element = false;
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Index(i) => (e, element) = (&i.expr, true),
+                Expr::Field(f) => (e, element) = (&f.base, true),
+                _ => break,
+            }
         }
         let Expr::Path(p) = e else { return };
+        if element {
+            if let Some(ident) = p.path.get_ident()
+                && p.qself.is_none()
+                && !self.bound.contains(&ident.to_string())
+                && ident != "self"
+                && !is_upper_case(&ident.to_string())
+            {
+                self.errors.push(element_write(ident, lhs));
+            }
+            return;
+        }
         if p.qself.is_some() || p.path.leading_colon.is_some() {
             return;
         }
@@ -226,6 +244,26 @@ impl Writes<'_> {
             ));
         }
     }
+}
+
+/// A write into an element or field of a captured variable (`slots[k] =
+/// v`): Go's goroutines would share the slice; here the goroutine owns a
+/// copy of what it captures, so the write would be lost on the caller's
+/// side, and rustc's own error (E0596, with a `mut` suggestion placed
+/// inside the macro) says neither.
+fn element_write(ident: &Ident, lhs: &Expr) -> syn::Error {
+    syn::Error::new_spanned(
+        lhs,
+        format!(
+            "this goroutine writes into `{ident}`, a variable it shares with the code that \
+             starts it; in Go the goroutines would share `{ident}`, here each gets its own \
+             copy and the write is lost: send the result back over a channel, share \
+             `{ident}` as an `Arc<go::sync::Mutex<_>>`, or start the goroutines inside \
+             `waitgroup! {{ ... }}` with each one given its own element (`iter_mut`, \
+             `chunks_mut`); if the goroutine should own it, rebind it inside: `let mut \
+             {ident} = {ident};`"
+        ),
+    )
 }
 
 fn static_write(ident: &Ident, lhs: &Expr) -> syn::Error {
