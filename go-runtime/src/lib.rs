@@ -39,6 +39,7 @@ pub mod chan;
 pub mod context;
 mod local;
 pub mod net;
+pub mod os;
 pub mod panic;
 mod spawn;
 pub mod sync;
