@@ -194,3 +194,20 @@ fn exactly_one_error_per_group() {
         assert_eq!(g.wait(), Ok(()), "the error is handed over once");
     }
 }
+
+/// Go: a panic in a group's goroutine crashes the program (it is not
+/// turned into the group's error).
+#[test]
+fn a_panic_in_a_group_goroutine_crashes() {
+    const NAME: &str = "a_panic_in_a_group_goroutine_crashes";
+    if common::is_child(NAME) {
+        let g = Group::<String>::new();
+        g.go(|| panic!("worker exploded"));
+        let _ = g.wait();
+        std::thread::sleep(Duration::from_secs(5));
+        println!("unreachable");
+        return;
+    }
+    let (_, stderr) = common::run_crashing_child(NAME, &[]);
+    assert!(stderr.starts_with("panic: worker exploded"), "{stderr}");
+}
