@@ -15,8 +15,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use crate::coroutine::WaitReason;
 use crate::scheduler::{self, Unparker};
@@ -54,7 +53,7 @@ use crate::scheduler::{self, Unparker};
 /// ```
 pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(scheduler::Unparker::current())));
+    let waker = Unparker::current().waker();
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(v) = poll_in_context(future.as_mut(), &mut cx) {
@@ -76,19 +75,6 @@ fn poll_in_context<F: Future>(
     #[cfg(feature = "tokio")]
     let _entered = tokio_rt::handle().enter();
     future.poll(cx)
-}
-
-/// The waker of a `block_on` caller.
-struct Unpark(Unparker);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.wake();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.wake();
-    }
 }
 
 /// The tokio runtime behind the `tokio` feature.

@@ -28,6 +28,7 @@
 // Leaves.
 mod clock;
 mod report;
+mod slots;
 // The goroutine itself.
 mod coroutine;
 // The kernel.

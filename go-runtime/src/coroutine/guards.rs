@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 use super::{GRef, Goroutine, stack};
+use crate::slots::Slots;
 
 /// Stacks that carry an `mprotect` guard now (free or in use).
 static GUARDED: AtomicUsize = AtomicUsize::new(0);
@@ -48,8 +49,7 @@ static TRIGGER: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The budget, read once.
 static BUDGET: OnceLock<Budget> = OnceLock::new();
 /// Tracked goroutines (protocol step 2).
-static TRACKED: Mutex<Tracked> =
-    Mutex::new(Tracked { slots: Vec::new(), free: Vec::new(), hand: 0 });
+static TRACKED: Mutex<Tracked> = Mutex::new(Tracked { slots: Slots::new(), hand: 0 });
 /// Held by the sweeping thread: one sweep at a time.
 static SWEEPING: Mutex<()> = Mutex::new(());
 /// Queues a goroutine whose wake-up came in while a sweep held it (the
@@ -240,56 +240,40 @@ fn end_hold(g: GRef, released: bool) {
     }
 }
 
-/// The table of tracked goroutines: slots reused through a free list, so
-/// that untracking is O(1), and a hand that the sweep moves round.
+/// The table of tracked goroutines ([`Slots`], so that untracking is
+/// O(1)), and a hand that the sweep moves round.
 struct Tracked {
-    /// Live entries, and `None` for free slots.
-    slots: Vec<Option<GRef>>,
-    /// Free slots, reused first.
-    free: Vec<u32>,
+    /// The goroutines.
+    slots: Slots<GRef>,
     /// Where the next sweep starts.
     hand: usize,
 }
 
 impl Tracked {
     fn insert(&mut self, g: GRef) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(g);
-                i
-            }
-            None => {
-                self.slots.push(Some(g));
-                u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion goroutines")
-            }
-        }
+        self.slots.insert(g)
     }
 
     fn remove(&mut self, slot: u32) -> Option<GRef> {
-        let g = self.slots[slot as usize].take();
-        self.free.push(slot);
-        if self.free.len() == self.slots.len() && self.slots.len() > 1024 {
-            self.slots = Vec::new();
-            self.free = Vec::new();
+        let (g, reset) = self.slots.remove(slot);
+        if reset {
             self.hand = 0;
         }
         g
     }
 
     fn len_slots(&self) -> usize {
-        self.slots.len()
+        self.slots.capacity()
     }
 
     /// References to the live entries among the next `n` slots from the
     /// hand, which moves past them.
     fn next_from_hand(&mut self, n: usize) -> Vec<GRef> {
-        let len = self.slots.len();
+        let len = self.slots.capacity();
         let mut out = Vec::new();
         for _ in 0..n.min(len) {
             self.hand %= len;
-            if let Some(g) = &self.slots[self.hand] {
-                out.push(g.clone());
-            }
+            out.extend(self.slots.get(self.hand).cloned());
             self.hand += 1;
         }
         out

@@ -436,21 +436,19 @@ pub(super) fn unguard_pool() {
         if POOL_GUARDED.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let mut list = class.lock();
-        let before = list.iter().filter(|s| s.counts_in_pool()).count();
-        unguard_all(&mut list);
-        let after = list.iter().filter(|s| s.counts_in_pool()).count();
-        POOL_GUARDED.fetch_sub(before - after, Ordering::Relaxed);
+        let released = unguard_all(&mut class.lock());
+        POOL_GUARDED.fetch_sub(released, Ordering::Relaxed);
     }
 }
 
 /// Takes the `mprotect` guards off free stacks (nothing runs on them),
 /// sorting them by address so that neighbours (one's top is the next one's
-/// guard) lose theirs in one call.
-fn unguard_all(stacks: &mut [GoStack]) {
+/// guard) lose theirs in one call. Returns how many lost it.
+fn unguard_all(stacks: &mut [GoStack]) -> usize {
     if !stacks.iter().any(GoStack::counts_in_pool) {
-        return;
+        return 0;
     }
+    let mut released = 0;
     stacks.sort_unstable_by_key(|s| s.guard);
     let mut rest = &mut stacks[..];
     while !rest.is_empty() {
@@ -470,9 +468,11 @@ fn unguard_all(stacks: &mut [GoStack]) {
             for s in &mut rest[..len] {
                 s.guarded = false;
             }
+            released += len;
         }
         rest = &mut rest[len..];
     }
+    released
 }
 
 fn guard_mode() -> GuardMode {

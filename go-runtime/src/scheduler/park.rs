@@ -88,6 +88,12 @@ impl Unparker {
         }
     }
 
+    /// A `Waker` whose wake-ups are this unparker's (for code that polls a
+    /// future and parks between polls: `block_on`, a `join` after a poll).
+    pub(crate) fn waker(self) -> Waker {
+        Waker::from(Arc::new(self))
+    }
+
     /// Wakes the caller of the matching [`park`], or makes its next `park`
     /// return at once; by reference, so a goroutine's reference is cloned
     /// only when it has to be queued.
@@ -125,6 +131,16 @@ impl Unparker {
             Unparker::Task(t) => t.wake(),
             Unparker::Nobody => {}
         }
+    }
+}
+
+impl std::task::Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        Unparker::wake(&self);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        Unparker::wake(self);
     }
 }
 

@@ -25,59 +25,39 @@
 use super::global::runtime;
 use super::remote::Remote;
 use crate::coroutine::{self, GRef, Goroutine};
+use crate::slots::Slots;
 
-/// One worker's started goroutines.
+/// One worker's started goroutines (a [`Slots`] table: a goroutine keeps
+/// its slot, so leaving is O(1); memory is given back once a burst is over).
 #[derive(Debug, Default)]
-pub(super) struct Registry {
-    /// Live entries, and `None` for free slots.
-    slots: Vec<Option<GRef>>,
-    /// Free slots, reused first.
-    free: Vec<u32>,
-}
+pub(super) struct Registry(Slots<GRef>);
 
 impl Registry {
     /// Step 1: adds `g`, returning its slot.
     pub(super) fn insert(&mut self, g: GRef) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(g);
-                i
-            }
-            None => {
-                self.slots.push(Some(g));
-                u32::try_from(self.slots.len() - 1).expect("fewer than 4 billion goroutines")
-            }
-        }
+        self.0.insert(g)
     }
 
     /// Step 2: removes the entry in `slot`, returning its reference.
     pub(super) fn remove(&mut self, slot: u32) -> Option<GRef> {
-        let g = self.slots[slot as usize].take();
-        self.free.push(slot);
-        // Give memory back once a burst is over (a million goroutines, then
-        // none): only when empty, so that removal stays O(1).
-        if self.free.len() == self.slots.len() && self.slots.len() > 1024 {
-            self.slots = Vec::new();
-            self.free = Vec::new();
-        }
-        g
+        self.0.remove(slot).0
     }
 
     /// Step 4: each goroutine.
     pub(super) fn each(&self, mut f: impl FnMut(&Goroutine)) {
-        for g in self.slots.iter().flatten() {
+        for g in self.0.iter() {
             f(g);
         }
     }
 
     /// Step 4: a reference to each goroutine.
     pub(super) fn refs(&self) -> Vec<GRef> {
-        self.slots.iter().flatten().cloned().collect()
+        self.0.iter().cloned().collect()
     }
 
     /// Number of entries.
     pub(super) fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.0.len()
     }
 }
 

@@ -16,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use super::Result;
 use super::crash::{CrashInfo, crash};
@@ -257,7 +257,7 @@ impl<T> JoinHandle<T> {
         let p = self.task.packet();
         if let Some(awaited) = &self.awaited {
             // Polled before: its latch wakes the task waker; point that at us.
-            let me = Waker::from(Arc::new(UnparkOnWake(Unparker::current())));
+            let me = Unparker::current().waker();
             loop {
                 awaited.register(&me);
                 // Acquire pairs with the AcqRel `fetch_or(DONE)` in `complete`.
@@ -364,15 +364,6 @@ impl<T> Future for JoinHandle<T> {
         // SAFETY: `DONE` is set and the handle is alive: `result` is ours.
         let result = unsafe { (*p.result.get()).take() };
         Poll::Ready(result.expect("a JoinHandle was polled after it returned the outcome"))
-    }
-}
-
-/// The waker of a `join` on a handle that was polled before.
-struct UnparkOnWake(Unparker);
-
-impl Wake for UnparkOnWake {
-    fn wake(self: Arc<Self>) {
-        self.0.wake();
     }
 }
 

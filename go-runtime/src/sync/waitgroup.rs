@@ -178,7 +178,7 @@ impl WaitGroup {
     /// go::block_on(wg.wait_async());
     /// ```
     pub fn wait_async(&self) -> WaitFuture {
-        WaitFuture { inner: self.inner.clone(), latch: None, task: None }
+        WaitFuture { inner: self.inner.clone(), queued: None }
     }
 
     /// Runs `f` in a new goroutine counted by this group: `add(1)`, spawn, and
@@ -239,10 +239,9 @@ impl WaitGroup {
 pub struct WaitFuture {
     /// The group.
     inner: Arc<Inner>,
-    /// Its latch in the group's waiter list, once a poll queued it.
-    latch: Option<Arc<Latch>>,
-    /// The task the latch wakes.
-    task: Option<Arc<TaskWaker>>,
+    /// Its latch in the group's waiter list, once a poll queued it, and
+    /// the task the latch wakes.
+    queued: Option<(Arc<Latch>, Arc<TaskWaker>)>,
 }
 
 impl Future for WaitFuture {
@@ -250,7 +249,7 @@ impl Future for WaitFuture {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if let (Some(latch), Some(task)) = (&this.latch, &this.task) {
+        if let Some((latch, task)) = &this.queued {
             // Register, then look: a firing after the look wakes this waker.
             task.register(cx.waker());
             return if latch.fired().is_some() { Poll::Ready(()) } else { Poll::Pending };
@@ -270,15 +269,14 @@ impl Future for WaitFuture {
         }
         waiters.push(latch.clone());
         drop(waiters);
-        this.latch = Some(latch);
-        this.task = Some(task);
+        this.queued = Some((latch, task));
         Poll::Pending
     }
 }
 
 impl Drop for WaitFuture {
     fn drop(&mut self) {
-        if let Some(latch) = self.latch.take()
+        if let Some((latch, _)) = self.queued.take()
             && latch.fired().is_none()
         {
             self.inner.waiters.lock().retain(|l| !Arc::ptr_eq(l, &latch));
@@ -288,6 +286,6 @@ impl Drop for WaitFuture {
 
 impl fmt::Debug for WaitFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitFuture").field("queued", &self.latch.is_some()).finish()
+        f.debug_struct("WaitFuture").field("queued", &self.queued.is_some()).finish()
     }
 }
