@@ -52,6 +52,9 @@ pub(super) struct Runtime {
     pub(super) migrate_all: AtomicBool,
     /// Finished goroutines for reuse, shared by the workers.
     pub(super) recycled: Mutex<Vec<GRef>>,
+    /// The CPUs this process may use (affinity and cgroup quota), which
+    /// bounds how many idle workers spin (`Idle::may_spin`).
+    pub(super) cpus: usize,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -87,6 +90,7 @@ fn start() -> &'static Runtime {
             stack_size: AtomicUsize::new(coroutine::round_stack_size(DEFAULT_STACK_SIZE)),
             migrate_all: AtomicBool::new(false),
             recycled: Mutex::new(Vec::new()),
+            cpus: available_cpus(),
         }
     });
     if first {
@@ -104,9 +108,13 @@ fn start() -> &'static Runtime {
 /// garbage is ignored (docs/go-semantics.md, 15); else the available parallelism
 /// (which honours CPU affinity and cgroup quotas).
 pub(super) fn procs_from_env() -> usize {
-    parse_procs(std::env::var("GOMAXPROCS").ok().as_deref()).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PROCS)
-    })
+    parse_procs(std::env::var("GOMAXPROCS").ok().as_deref()).unwrap_or_else(available_cpus)
+}
+
+/// The CPUs this process may use (which honours CPU affinity and cgroup
+/// quotas), at most [`MAX_PROCS`].
+fn available_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_PROCS)
 }
 
 fn parse_procs(v: Option<&str>) -> Option<usize> {

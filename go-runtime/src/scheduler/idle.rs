@@ -66,12 +66,18 @@ pub(super) struct Idle {
 }
 
 impl Idle {
-    /// Whether some worker other than the caller is awake (running
-    /// goroutines, or searching), out of `started` workers: it may produce
-    /// work for the caller soon, such as a reply to a message the caller's
-    /// goroutine just sent.
-    pub(super) fn others_awake(&self, started: usize) -> bool {
-        self.num_sleeping.load(Ordering::Relaxed) + 1 < started
+    /// Whether a searching worker should go on spinning, out of `started`
+    /// workers on a machine with `cpus` CPUs for us. Another worker must be
+    /// awake (it may make work for the caller, such as the reply to a
+    /// message the caller's goroutine just sent); searchers (the caller among
+    /// them) may be at most half of the awake workers (Go's rule in
+    /// `findRunnable`: `2*nmspinning < gomaxprocs-npidle`); and the awake
+    /// workers may not outnumber the CPUs: past that a spinner only takes a
+    /// CPU from a worker that has work (README, "Spinning").
+    pub(super) fn may_spin(&self, started: usize, cpus: usize) -> bool {
+        let awake = started.saturating_sub(self.num_sleeping.load(Ordering::Relaxed));
+        let searching = self.num_searching.load(Ordering::Relaxed);
+        awake >= 2 && 2 * searching <= awake && awake <= cpus
     }
 
     /// Whether all `started` workers are registered as asleep.

@@ -493,15 +493,19 @@ impl Worker {
                     return Some(g);
                 }
                 // Spin only while another worker is awake (it may spawn
-                // more, or wake one of ours): parking and being woken costs
-                // both threads microseconds (about 25 us a hop measured on
-                // this machine), far more than a short spin.
+                // more, or wake one of ours) and spinners take no CPU from
+                // workers with goroutines to run (README, "Spinning"):
+                // parking and being woken costs both threads microseconds
+                // (about 25 us a hop measured on this machine), far more
+                // than a short spin.
                 if !self.remote.inbox.is_empty() {
                     // One of ours was woken: go and run it (still counted as
                     // searching until it runs).
                     return None;
                 }
-                if round + 1 == SPIN_ROUNDS || !self.rt.idle.others_awake(self.rt.num_started()) {
+                if round + 1 == SPIN_ROUNDS
+                    || !self.rt.idle.may_spin(self.rt.num_started(), self.rt.cpus)
+                {
                     break;
                 }
                 for _ in 0..SPIN_PAUSES {
