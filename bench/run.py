@@ -27,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
 # name, program argument, n, GOMAXPROCS values, metric reported, unit
-# (lower is better), and whether to also run ours in migration mode.
+# (lower is better; a tuple of metrics and one of units for several rows
+# from the same runs), and whether to also run ours in migration mode.
 WORKLOADS = [
     ("spawn", "spawn", 1_000_000, [1, 2], "ns_per_op", "ns per goroutine (spawn+join, WaitGroup)", False),
     ("gosched", "gosched", 1000, [1, 2], "ns_per_op", "ns per yield (1000 goroutines x 1000 gosched)", False),
@@ -40,6 +41,17 @@ WORKLOADS = [
     ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels", False),
     ("mutex", "mutex", 1000, [1, 2], "ns_per_op", "ns per lock (1000 goroutines x 1000 increments)", False),
     ("rwmutex", "rwmutex", 1_000_000, [2], "ns_per_op", "ns per lock (8 readers x 1M, 1 writer x 100k)", False),
+    # Fairness: a goroutine sleeping 1 ms at a time beside 4 that compute
+    # for 1 s with a non-blocking receive in their loops.
+    # (Two metrics of one run: a row each.)
+    ("fairness", "fairness", 1000, [2], ("max_gap_ms", "ms_per_tick"),
+     ("worst ms between a sleeper's 1 ms ticks (4 busy goroutines)",
+      "mean ms between a sleeper's 1 ms ticks (4 busy goroutines)"), False),
+    # More workers than CPUs (run.py prints the CPU count above the table).
+    ("pingpong-over", "pingpong", 1_000_000, [4, 8], "ns_per_op", "ns per round trip, GOMAXPROCS above the CPUs", False),
+    ("mpmc-over", "mpmc", 10_000_000, [4, 8], "ns_per_op", "ns per message, GOMAXPROCS above the CPUs", False),
+    ("select4-over", "select4", 1_000_000, [4, 8], "ns_per_op", "ns per select, GOMAXPROCS above the CPUs", False),
+    ("mutex-over", "mutex", 1000, [4, 8], "ns_per_op", "ns per lock, GOMAXPROCS above the CPUs", False),
 ]
 
 # The async bridge, ours only (Go has no futures), beside ours' channel
@@ -102,6 +114,9 @@ def run_once(prog, arg, n, procs):
     kv = dict(f.split("=") for f in line.split())
     vals = {k: float(v) for k, v in kv.items()}
     vals["kb_per_g"] = (vals["rss_peak_kb"] - vals["rss_base_kb"]) / n
+    if "max_gap_us" in vals:
+        vals["max_gap_ms"] = vals["max_gap_us"] / 1000
+        vals["ms_per_tick"] = vals["ns_per_op"] / 1e6
     # Page tables are memory too (VmPTE is not part of RSS).
     if "pte_parked_kb" in vals and vals["pte_parked_kb"] > 0:
         vals["kb_per_g_pte"] = vals["kb_per_g"] + (vals["pte_parked_kb"] - vals["pte_base_kb"]) / n
@@ -129,16 +144,20 @@ def main():
         names = ["ours", "ours-migrate", "go", "tokio"] if migrate else ["ours", "go", "tokio"]
         if base_sha:
             names.insert(1, "base")
+        metrics, units = (metric, unit) if isinstance(metric, tuple) else ((metric,), (unit,))
         for procs in procs_list:
-            samples = {k: [] for k in names}
+            runs = {k: [] for k in names}
             for _ in range(args.runs):
                 for k in names:
-                    samples[k].append(run_once(progs[k], arg, n, procs)[metric])
-            med = {k: statistics.median(v) for k, v in samples.items()}
-            spread = {k: (min(v), max(v)) for k, v in samples.items()}
-            rows.append((name, procs, unit, med, spread))
-            print(f"{name} P={procs}: " + ", ".join(f"{k} {med[k]:.2f} ({spread[k][0]:.2f}-{spread[k][1]:.2f})"
-                                                   for k in names), file=sys.stderr, flush=True)
+                    runs[k].append(run_once(progs[k], arg, n, procs))
+            for m, u in zip(metrics, units):
+                samples = {k: [r[m] for r in v] for k, v in runs.items()}
+                med = {k: statistics.median(v) for k, v in samples.items()}
+                spread = {k: (min(v), max(v)) for k, v in samples.items()}
+                rows.append((name, procs, u, med, spread))
+                print(f"{name} P={procs} {m}: " + ", ".join(
+                    f"{k} {med[k]:.2f} ({spread[k][0]:.2f}-{spread[k][1]:.2f})" for k in names),
+                    file=sys.stderr, flush=True)
 
     bridge = []
     for name, arg, n, procs_list, unit in BRIDGE:

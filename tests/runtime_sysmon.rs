@@ -102,3 +102,84 @@ fn the_stall_hook_replaces_the_report() {
     assert!(stdout.contains("hook: goroutine "), "stdout: {stdout}");
     assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
 }
+
+/// Computes until `end`, with a non-blocking channel operation (a runtime
+/// call, where a goroutine asked to yield does so) in every round.
+fn compute_with_runtime_calls(end: Instant) {
+    let ch = go::chan::Chan::<u64>::new(1);
+    let mut x = 1u64;
+    while Instant::now() < end {
+        for _ in 0..1000 {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+        go::select! {
+            case v := <-ch => x ^= v,
+            default => {}
+        }
+        let _ = ch.try_recv();
+    }
+}
+
+#[test]
+fn a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms() {
+    // At GOMAXPROCS=1 the main goroutine yields to one that computes for
+    // 300 ms; asked by sysmon after 10 ms (docs/go-semantics.md, 17), the
+    // computing goroutine yields at its next channel operation. Before,
+    // main waited the whole 300 ms.
+    const NAME: &str = "a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms";
+    if is_child(NAME) {
+        let back = go::run(|| {
+            let end = Instant::now() + Duration::from_millis(300);
+            let h = go::spawn(move || compute_with_runtime_calls(end));
+            let t = Instant::now();
+            go::runtime::gosched();
+            let back = t.elapsed();
+            h.join().unwrap();
+            back
+        });
+        println!("back-after-ms={}", back.as_millis());
+        return;
+    }
+    let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let ms = common::reported(&stdout, "back-after-ms", &stderr);
+    assert!(ms < 100, "the yielding goroutine waited {ms} ms to run again");
+    // Yielding is scheduling: nobody blocked the worker.
+    assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_sleeper_wakes_on_time_beside_goroutines_that_compute() {
+    // At GOMAXPROCS=1 two goroutines compute for 300 ms (with channel
+    // operations) while main sleeps 1 ms at a time: sysmon sees the timer
+    // due on a busy worker and asks it to switch, and the woken sleeper runs
+    // next. Before, the first sleep lasted until both had finished.
+    const NAME: &str = "a_sleeper_wakes_on_time_beside_goroutines_that_compute";
+    if is_child(NAME) {
+        let (worst, ticks) = go::run(|| {
+            let end = Instant::now() + Duration::from_millis(300);
+            let hs: Vec<_> =
+                (0..2).map(|_| go::spawn(move || compute_with_runtime_calls(end))).collect();
+            let (mut last, mut worst, mut ticks) = (Instant::now(), Duration::ZERO, 0);
+            while Instant::now() < end {
+                go::time::sleep(Duration::from_millis(1));
+                worst = worst.max(last.elapsed());
+                last = Instant::now();
+                ticks += 1;
+            }
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            (worst, ticks)
+        });
+        println!("worst-gap-ms={}\nticks={ticks}", worst.as_millis());
+        return;
+    }
+    let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let worst = common::reported(&stdout, "worst-gap-ms", &stderr);
+    let ticks = common::reported(&stdout, "ticks", &stderr);
+    // About 1-10 ms here; Go 1.27 (with preemption) about 24 ms.
+    assert!(worst < 60, "the sleeper's worst gap was {worst} ms");
+    assert!(ticks > 20, "the sleeper woke {ticks} times in 300 ms");
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,6 +33,9 @@ func cpu() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// Keeps the fairness workload's computation from being optimised away.
+var sink atomic.Uint64
+
 func main() {
 	name := os.Args[1]
 	n, _ := strconv.ParseInt(os.Args[2], 10, 64)
@@ -43,6 +47,7 @@ func main() {
 	ops := n
 	parked := int64(0)
 	var wg sync.WaitGroup
+	extra := ""
 	switch name {
 	case "spawn":
 		for i := int64(0); i < n; i++ {
@@ -179,11 +184,45 @@ func main() {
 		}()
 		wg.Wait()
 		ops = 8*n + n/10
+	case "fairness":
+		// A goroutine ticking every 1 ms beside 4 goroutines that compute
+		// for n ms, with a non-blocking channel operation in their loops:
+		// the worst gap between two ticks.
+		ch := make(chan int64, 1)
+		stop := time.Now().Add(time.Duration(n) * time.Millisecond)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				x := uint64(1)
+				for time.Now().Before(stop) {
+					for k := 0; k < 1000; k++ {
+						x = x*6364136223846793005 + 1
+					}
+					sink.Add(x)
+					select {
+					case <-ch:
+					default:
+					}
+				}
+			}()
+		}
+		last, worst, ticks := time.Now(), time.Duration(0), int64(0)
+		for time.Now().Before(stop) {
+			time.Sleep(time.Millisecond)
+			now := time.Now()
+			worst = max(worst, now.Sub(last))
+			last = now
+			ticks++
+		}
+		wg.Wait()
+		ops = ticks
+		extra = fmt.Sprintf(" max_gap_us=%d", worst.Microseconds())
 	default:
 		panic("unknown workload " + name)
 	}
 	wall := time.Since(start)
-	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d pte_base_kb=%d pte_parked_kb=%d\n",
+	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d pte_base_kb=%d pte_parked_kb=%d%s\n",
 		float64(wall.Nanoseconds())/float64(ops), float64(wall.Nanoseconds())/1e6,
-		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"), basePTE, parkedPTE)
+		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"), basePTE, parkedPTE, extra)
 }

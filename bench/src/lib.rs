@@ -45,6 +45,44 @@ pub fn sleep_window(n: u64) -> Duration {
     Duration::from_millis(1000 * n.div_ceil(100_000).max(1))
 }
 
+/// The fairness workload's computation: about a microsecond of arithmetic.
+pub fn compute(mut x: u64) -> u64 {
+    for _ in 0..1000 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    }
+    std::hint::black_box(x)
+}
+
+/// Tracks the worst gap between ticks (the fairness workload).
+pub struct Gaps {
+    last: Instant,
+    /// The longest gap so far.
+    pub worst: Duration,
+    /// Ticks so far.
+    pub ticks: u64,
+}
+
+impl Default for Gaps {
+    fn default() -> Self {
+        Gaps { last: Instant::now(), worst: Duration::ZERO, ticks: 0 }
+    }
+}
+
+impl Gaps {
+    /// Records a tick now.
+    pub fn tick(&mut self) {
+        let now = Instant::now();
+        self.worst = self.worst.max(now - self.last);
+        self.last = now;
+        self.ticks += 1;
+    }
+
+    /// The report line's extra field.
+    pub fn field(&self) -> String {
+        format!(" max_gap_us={}", self.worst.as_micros())
+    }
+}
+
 /// Measures one run and prints the report line.
 pub struct Report {
     start: Instant,
@@ -78,11 +116,17 @@ impl Report {
     }
 
     pub fn finish(self, ops: u64) {
+        self.finish_with(ops, "");
+    }
+
+    /// As [`Report::finish`], with `extra` (` key=value` pairs, each after a
+    /// space) appended to the report line.
+    pub fn finish_with(self, ops: u64, extra: &str) {
         let wall = self.start.elapsed();
         let cpu = cpu_time().saturating_sub(self.cpu0);
         println!(
             "ns_per_op={:.1} wall_ms={:.1} cpu_ms={} rss_base_kb={} rss_parked_kb={} rss_peak_kb={} \
-             pte_base_kb={} pte_parked_kb={}",
+             pte_base_kb={} pte_parked_kb={}{extra}",
             wall.as_nanos() as f64 / ops.max(1) as f64,
             wall.as_secs_f64() * 1e3,
             cpu.as_millis(),

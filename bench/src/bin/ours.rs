@@ -1,10 +1,10 @@
 //! The workloads on `go` (this crate).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use go::chan::{Chan, Select};
 use go::sync::{Mutex, RwMutex, WaitGroup};
-use go_bench::{Report, args, sleep_window};
+use go_bench::{Gaps, Report, args, compute, sleep_window};
 
 fn main() {
     let (workload, n) = args();
@@ -137,6 +137,32 @@ fn main() {
             wg.go(move || (0..n / 10).for_each(|_| *DATA.write() += 1));
             wg.wait();
             r.finish(8 * n + n / 10);
+        }
+        // A goroutine ticking every 1 ms beside 4 goroutines that compute
+        // for n ms with a non-blocking channel operation in their loops: the
+        // worst gap between two ticks.
+        "fairness" => {
+            let r = Report::start();
+            let ch = Chan::<u64>::new(1);
+            let stop = Instant::now() + Duration::from_millis(n);
+            let wg = WaitGroup::new();
+            for _ in 0..4 {
+                let ch = ch.clone();
+                wg.go(move || {
+                    let mut x = 1;
+                    while Instant::now() < stop {
+                        x = compute(x);
+                        let _ = ch.try_recv();
+                    }
+                });
+            }
+            let mut gaps = Gaps::default();
+            while Instant::now() < stop {
+                go::time::sleep(Duration::from_millis(1));
+                gaps.tick();
+            }
+            wg.wait();
+            r.finish_with(gaps.ticks, &gaps.field());
         }
         other => panic!("unknown workload {other}"),
     });

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use go_bench::{Report, args, sleep_window};
+use go_bench::{Gaps, Report, args, compute, sleep_window};
 use tokio::sync::Notify;
 
 /// A WaitGroup for tokio: a counter and a Notify.
@@ -186,6 +187,33 @@ async fn workload(name: String, n: u64) {
                 h.await.unwrap();
             }
             r.finish(8 * n + n / 10);
+        }
+        // As in ours.rs: tasks cannot be preempted either, and `try_recv`
+        // does not count against tokio's cooperative budget.
+        "fairness" => {
+            let r = Report::start();
+            let (_tx, rx) = tokio::sync::broadcast::channel::<u64>(1);
+            let stop = Instant::now() + Duration::from_millis(n);
+            let mut hs = Vec::new();
+            for _ in 0..4 {
+                let mut rx = rx.resubscribe();
+                hs.push(tokio::spawn(async move {
+                    let mut x = 1;
+                    while Instant::now() < stop {
+                        x = compute(x);
+                        let _ = rx.try_recv();
+                    }
+                }));
+            }
+            let mut gaps = Gaps::default();
+            while Instant::now() < stop {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                gaps.tick();
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+            r.finish_with(gaps.ticks, &gaps.field());
         }
         other => panic!("unknown workload {other}"),
     }

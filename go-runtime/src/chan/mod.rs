@@ -472,6 +472,7 @@ impl<T: Send> Chan<T> {
     /// assert_eq!(ch.try_send(2), Err(2)); // full
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), T> {
+        crate::scheduler::checkpoint();
         let Some(raw) = &self.raw else { return Err(v) };
         raw.send_or_keep(raw.lock(), v).map_err(|(_, v)| v)
     }
@@ -494,6 +495,7 @@ impl<T: Send> Chan<T> {
     /// assert_eq!(ch.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        crate::scheduler::checkpoint();
         let Some(raw) = &self.raw else { return Err(TryRecvError::Empty) };
         match raw.recv_or_keep(raw.lock()) {
             Ok(v) => v.ok_or(TryRecvError::Closed),
@@ -582,6 +584,7 @@ fn send<T: Send>(
     v: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
+    crate::scheduler::checkpoint();
     let Some(raw) = raw else {
         block_on_nil(deadline, WaitReason::ChanSendNil);
         return Err(SendTimeoutError::Timeout(v));
@@ -614,6 +617,7 @@ fn recv<T: Send>(
     raw: Option<&Arc<RawChan<T>>>,
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
+    crate::scheduler::checkpoint();
     let Some(raw) = raw else {
         block_on_nil(deadline, WaitReason::ChanReceiveNil);
         return Err(RecvTimeoutError::Timeout);

@@ -398,6 +398,7 @@ impl<'a, R> Select<'a, R> {
     /// assert_eq!(got, Some("from b"));
     /// ```
     pub fn wait(mut self) -> R {
+        crate::scheduler::checkpoint();
         // 1. Poll in a random order.
         let n = self.cases.len();
         let mut order: Vec<usize> = (0..n).collect();

@@ -120,6 +120,7 @@ impl Sock {
 
     /// Runs the non-blocking `op` in the turn of `dir` (see [`io_loop`]).
     fn io<T>(&self, dir: Dir, op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+        scheduler::checkpoint();
         let _turn = self.turn(dir);
         io_loop(self.pd, dir, &self.deadlines, op)
     }

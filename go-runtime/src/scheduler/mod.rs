@@ -15,7 +15,7 @@
 //! Everything above the scheduler (channels, sync, time, net, spawn, the
 //! `runtime` knobs) uses only what this file exports; every submodule is
 //! private. Waiting: [`park`], [`Deadline`], [`yield_now`], [`Unparker`],
-//! [`Latch`]. Goroutines: [`spawn`]. Timers: [`add_timer`]. Sockets:
+//! [`Latch`], [`checkpoint`]. Goroutines: [`spawn`]. Timers: [`add_timer`]. Sockets:
 //! [`poll_register`], [`poll_deregister`], [`PollDesc`]. Threads:
 //! [`HelperThread`]. Knobs and questions: [`gomaxprocs`] and the functions
 //! after it, [`goroutines`], [`dump`].
@@ -28,6 +28,7 @@ mod latch;
 mod netpoll;
 mod newproc;
 mod park;
+mod preempt;
 mod registry;
 mod remote;
 mod runnext;
@@ -77,6 +78,19 @@ pub(crate) fn poll_register(fd: RawFd) -> io::Result<&'static PollDesc> {
 /// Forgets `fd`, about to be closed, and wakes whoever waits on it.
 pub(crate) fn poll_deregister(fd: RawFd, pd: &'static PollDesc) {
     netpoll::netpoll().deregister(fd, pd);
+}
+
+/// A scheduling point for a runtime call (a channel operation, `select`, a
+/// lock, a socket operation) that may not block: if sysmon has asked the
+/// caller's worker to switch goroutines (it has run the caller for more
+/// than 10 ms, or has a timer due), the caller yields (`preempt.rs`).
+/// Costs one relaxed load and a branch while no worker is asked. Call it
+/// only where the caller holds no lock another goroutine may take.
+#[inline]
+pub(crate) fn checkpoint() {
+    if preempt::PENDING.load(Ordering::Relaxed) != 0 {
+        preempt::yield_if_asked();
+    }
 }
 
 /// GOMAXPROCS: from the running runtime, or what it would start with.

@@ -91,6 +91,9 @@ pub(super) struct Counts {
     pub(super) running: AtomicU64,
     /// Where that goroutine was spawned (for sysmon's report).
     pub(super) running_site: AtomicPtr<Location<'static>>,
+    /// Set by sysmon to ask the worker to switch goroutines (`preempt.rs`);
+    /// unlike the rest, written by other threads too.
+    pub(super) preempt: AtomicBool,
 }
 
 impl Counts {

@@ -33,6 +33,11 @@
 //!    waiting for it (`rescue_idle_work`), a safety net under the wake-up
 //!    protocol.
 //!
+//! 4. Between periods, every 1 ms while some worker runs a goroutine, it
+//!    asks a worker to switch goroutines at the next runtime call if its
+//!    goroutine has run 10 ms or it has a timer due (`ask_to_switch`,
+//!    `preempt.rs`; README, "Fairness").
+//!
 //! Goroutines that started on a stalled worker wait for it: that is what
 //! `runtime::blocking` is for, and what migration mode lifts.
 
@@ -43,11 +48,16 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use super::global::Runtime;
-use super::{netpoll, park, threads};
+use super::{netpoll, park, preempt, threads};
 use crate::clock;
 
 /// How often sysmon looks.
 const PERIOD: Duration = Duration::from_millis(10);
+/// How often sysmon looks, between its periods, at workers running
+/// goroutines (for timers they cannot fire, and goroutines that ran too
+/// long): a sleeper on a busy worker wakes at most this late, plus the time
+/// to the running goroutine's next runtime call.
+const NAP: Duration = Duration::from_millis(1);
 /// How long a worker may stay blocked in the kernel on one goroutine
 /// before it counts as stalled.
 const STALL: Duration = Duration::from_millis(20);
@@ -171,9 +181,21 @@ pub(super) fn start(rt: &'static Runtime) {
 
 fn run(rt: &'static Runtime) {
     let mut seen: Vec<Option<Seen>> = Vec::new();
+    let mut running: Vec<(u32, u64, Instant)> = Vec::new();
     let mut waiting_before = false;
     loop {
-        std::thread::sleep(PERIOD);
+        // Between the period's duties, look every NAP while some worker
+        // runs a goroutine: ask it to switch if it has a timer due or has
+        // run one goroutine too long (`preempt.rs`).
+        let period_end = Instant::now() + PERIOD;
+        loop {
+            let now = Instant::now();
+            if now >= period_end {
+                break;
+            }
+            let busy = ask_to_switch(rt, &mut running, now);
+            std::thread::sleep(if busy { NAP.min(period_end - now) } else { period_end - now });
+        }
         waiting_before = rescue_idle_work(rt, waiting_before);
         // The network, if no worker has polled it for a period (all busy).
         if let Some(np) = netpoll::active()
@@ -243,6 +265,39 @@ fn run(rt: &'static Runtime) {
             }
         }
     }
+}
+
+/// Asks each worker running a goroutine to switch goroutines at its next
+/// runtime call if that goroutine has run for [`preempt::AFTER`] (seen in
+/// `running`: each worker's tick and goroutine, and since when), or if the
+/// worker has a timer due (it fires timers only between goroutines).
+/// Returns whether any worker runs a goroutine.
+fn ask_to_switch(
+    rt: &'static Runtime,
+    running: &mut Vec<(u32, u64, Instant)>,
+    now: Instant,
+) -> bool {
+    let n = rt.num_started();
+    running.resize(n, (0, 0, now));
+    let mut busy = false;
+    for (i, seen) in running.iter_mut().enumerate() {
+        let Some(w) = rt.worker(i) else { continue };
+        let goroutine = w.counts.running.load(Ordering::Relaxed);
+        if goroutine == 0 {
+            continue;
+        }
+        busy = true;
+        let tick = w.counts.schedtick.load(Ordering::Relaxed);
+        if (seen.0, seen.1) != (tick, goroutine) {
+            *seen = (tick, goroutine, now);
+        }
+        let timer_due =
+            || w.timers.try_lock().and_then(|t| t.next_deadline()).is_some_and(|t| t <= now);
+        if now - seen.2 >= preempt::AFTER || timer_due() {
+            preempt::request(&w.counts.preempt);
+        }
+    }
+    busy
 }
 
 /// The safety net under the wake-up protocol: work that any active worker

@@ -17,7 +17,7 @@ use super::idle::Sleeper;
 use super::remote::{CachePadded, Counts, Remote};
 use super::runnext::RunNext;
 use super::timers::{Fire, Timers};
-use super::{deadlock, netpoll, registry};
+use super::{deadlock, netpoll, preempt, registry};
 use crate::clock;
 use crate::coroutine::{self, GRef, Goroutine, Resumed, StackCache, Suspend};
 
@@ -83,6 +83,9 @@ pub(super) struct Worker {
     /// A victim whose runnext this worker saw stealable: `(victim, the
     /// victim's schedule tick then, when)`.
     runnext_seen: Cell<Option<(usize, u32, Instant)>>,
+    /// Fire due timers at the next schedule (sysmon asked this worker to
+    /// switch goroutines, perhaps for a timer it could not fire).
+    timers_now: Cell<bool>,
 }
 
 /// How long a victim must stay on one goroutine before its runnext may be
@@ -130,6 +133,7 @@ pub(super) fn run(rt: &'static Runtime, index: usize) {
         recycled: RefCell::new(Vec::new()),
         ids: Cell::new((0, 0)),
         runnext_seen: Cell::new(None),
+        timers_now: Cell::new(false),
     }));
     WORKER.with(|w| w.set(worker));
     rt.register(remote);
@@ -192,6 +196,10 @@ impl Worker {
         // unstarted, migratable, or homed here (see `ready` and `push_back`).
         let r = unsafe { g.resume(self.remote.index as u32, &self.stacks) };
         counts.running.store(0, Ordering::Relaxed);
+        if preempt::withdraw(&counts.preempt) {
+            // Asked to switch: perhaps for a timer it could not fire.
+            self.timers_now.set(true);
+        }
         match r {
             Resumed::Suspended(Suspend::Yield) => self.push_back(g),
             Resumed::Suspended(Suspend::Park) => {
@@ -274,7 +282,7 @@ impl Worker {
                 return g;
             }
             // 2. Timers that are due make their goroutines runnable.
-            if tick.is_multiple_of(TIMER_CHECK_PERIOD) {
+            if tick.is_multiple_of(TIMER_CHECK_PERIOD) || self.timers_now.take() {
                 self.fire_timers();
                 clock::tick(Instant::now());
             }
@@ -325,9 +333,16 @@ impl Worker {
         }
     }
 
-    /// Wakes the goroutines whose timers are due; returns the next deadline.
+    /// Wakes the goroutines whose timers are due (into runnext, as Go's
+    /// `goready` does: a woken sleeper runs next); returns the next deadline.
     fn fire_timers(&self) -> Option<Instant> {
-        self.remote.fire_timers(|g| self.push_back(g))
+        self.remote.fire_timers(|g| self.put_runnext(g))
+    }
+
+    /// Whether sysmon has asked this worker to switch goroutines (called by
+    /// its running goroutine, `preempt::yield_if_asked`).
+    pub(super) fn asked_to_switch(&self) -> bool {
+        self.remote.counts.preempt.load(Ordering::Relaxed)
     }
 
     /// Adds a timer to this worker's heap.

@@ -24,8 +24,8 @@
 //!    this exit, goroutines that keep re-locking keep the queue non-empty,
 //!    so one burst of contention left the mutex in hand-off mode for good,
 //!    and every hand-off to a waiter homed on another worker is a
-//!    cross-thread wake-up with the lock held meanwhile: 0.5-1.5 s instead
-//!    of about 10 ms for 256,000 locks by 64 goroutines on two workers
+//!    cross-thread wake-up with the lock held meanwhile: about 1.5 s instead
+//!    of 20-60 ms for 512,000 locks by 64 goroutines on two workers
 //!    (sync README, "Mutex: leaving starvation mode").
 //!
 //! The lost wake-up it prevents: a locker queues itself just as the holder
@@ -257,6 +257,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 1);
     /// ```
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        crate::scheduler::checkpoint();
         self.raw.lock();
         MutexGuard { mutex: self }
     }
@@ -273,6 +274,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(m.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        crate::scheduler::checkpoint();
         self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 

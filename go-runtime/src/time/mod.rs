@@ -54,6 +54,7 @@ pub const HOUR: Duration = Duration::from_secs(3600);
 /// assert!(start.elapsed() >= 20 * time::MILLISECOND);
 /// ```
 pub fn sleep(d: Duration) {
+    crate::scheduler::checkpoint();
     if d.is_zero() {
         return;
     }

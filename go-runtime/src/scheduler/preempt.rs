@@ -1,0 +1,61 @@
+//! Cooperative preemption: a goroutine asked to yield does so at its next
+//! runtime call (Go's behaviour before 1.14, when the check sat in every
+//! function prologue).
+//!
+//! sysmon asks a worker (`request`) when its goroutine has run for more
+//! than [`AFTER`] without a scheduling point, or when the worker has a
+//! timer due that it cannot fire while the goroutine runs (README,
+//! "Fairness"). Runtime calls (channel operations and `select`, locks,
+//! sockets) call [`checkpoint`](super::checkpoint): one relaxed load of
+//! [`PENDING`] and a branch while nobody is asked; when some worker is,
+//! the slow path reads the caller's worker and yields if it is the one.
+//! The worker withdraws the request once its goroutine has switched out
+//! (`Worker::execute`), so a request is satisfied by any switch, not only
+//! by the yield it asked for.
+//!
+//! The flags are hints: a request that lands on the next goroutine (the
+//! asked one switched out meanwhile) costs that goroutine one early yield.
+//! Relaxed ordering throughout, since nothing is published through them.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::{park, worker};
+use crate::coroutine;
+
+/// A goroutine that has run this long without switching out is asked to
+/// yield (Go's `forcePreemptNS`).
+pub(super) const AFTER: Duration = Duration::from_millis(10);
+
+/// How many workers are asked to switch goroutines now.
+pub(super) static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// Asks the worker whose flag is `asked` to switch goroutines.
+pub(super) fn request(asked: &AtomicBool) {
+    if !asked.swap(true, Ordering::Relaxed) {
+        PENDING.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Withdraws a request on `asked`; returns whether there was one.
+pub(super) fn withdraw(asked: &AtomicBool) -> bool {
+    // A plain load first: the worker calls this after every goroutine run.
+    if asked.load(Ordering::Relaxed) && asked.swap(false, Ordering::Relaxed) {
+        PENDING.fetch_sub(1, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+/// The slow path of `checkpoint`: some worker is asked to switch; if it is
+/// the caller's and the caller is a goroutine, yield.
+#[cold]
+#[inline(never)]
+pub(super) fn yield_if_asked() {
+    if !coroutine::on_goroutine() {
+        return;
+    }
+    if worker::current().is_some_and(|w| w.asked_to_switch()) {
+        park::yield_now();
+    }
+}
