@@ -70,14 +70,15 @@ impl Idle {
     /// workers on a machine with `cpus` CPUs for us. Another worker must be
     /// awake (it may make work for the caller, such as the reply to a
     /// message the caller's goroutine just sent); searchers (the caller among
-    /// them) may be at most half of the awake workers (Go's rule in
-    /// `findRunnable`: `2*nmspinning < gomaxprocs-npidle`); and the awake
+    /// them) may be at most half of the awake workers, but two may always
+    /// search (Go's rule in `findRunnable` is `2*nmspinning <
+    /// gomaxprocs-npidle`; README, "Spinning", says why two); and the awake
     /// workers may not outnumber the CPUs: past that a spinner only takes a
     /// CPU from a worker that has work (README, "Spinning").
     pub(super) fn may_spin(&self, started: usize, cpus: usize) -> bool {
         let awake = started.saturating_sub(self.num_sleeping.load(Ordering::Relaxed));
         let searching = self.num_searching.load(Ordering::Relaxed);
-        awake >= 2 && 2 * searching <= awake && awake <= cpus
+        awake >= 2 && searching <= (awake / 2).max(2) && awake <= cpus
     }
 
     /// Whether all `started` workers are registered as asleep.
@@ -204,5 +205,32 @@ impl Idle {
             self.num_searching.fetch_add(1, Ordering::SeqCst);
         }
         s.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idle(sleeping: usize, searching: usize) -> Idle {
+        let i = Idle::default();
+        i.num_sleeping.store(sleeping, Ordering::Relaxed);
+        i.num_searching.store(searching, Ordering::Relaxed);
+        i
+    }
+
+    #[test]
+    fn spinning_needs_another_awake_worker_and_a_free_cpu() {
+        // Alone awake: nobody can make work for a spinner.
+        assert!(!idle(1, 1).may_spin(2, 2));
+        // Two workers ping-ponging goroutines on two CPUs: both may search
+        // (README, "Spinning": with Go's rule one parked, for good).
+        assert!(idle(0, 2).may_spin(2, 2));
+        // Eight awake on two CPUs: a spinner takes a CPU from a busy worker.
+        assert!(!idle(0, 1).may_spin(8, 2));
+        assert!(idle(6, 1).may_spin(8, 2));
+        // Many idle workers on many CPUs: at most half the awake ones search.
+        assert!(idle(0, 32).may_spin(64, 64));
+        assert!(!idle(0, 33).may_spin(64, 64));
     }
 }
