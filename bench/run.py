@@ -38,7 +38,9 @@ WORKLOADS = [
     ("sleep-cpu", "sleep", 100_000, [2], "cpu_ms", "ms CPU for 100,000 sleepers", False),
     ("pingpong", "pingpong", 1_000_000, [1, 2], "ns_per_op", "ns per round trip (unbuffered ping-pong)", True),
     ("mpmc", "mpmc", 10_000_000, [1, 2], "ns_per_op", "ns per message (cap 1024, 4 producers x 4 consumers)", True),
-    ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels", False),
+    ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels (`select!`)", False),
+    ("select4-builder", "select4-builder", 1_000_000, [1, 2], "ns_per_op",
+     "ns per select over 4 ready channels (`Select` builder; Go and tokio: their select again)", False),
     ("mutex", "mutex", 1000, [1, 2], "ns_per_op", "ns per lock (1000 goroutines x 1000 increments)", False),
     ("rwmutex", "rwmutex", 1_000_000, [2], "ns_per_op", "ns per lock (8 readers x 1M, 1 writer x 100k)", False),
     # Fairness: a goroutine sleeping 1 ms at a time beside 4 that compute

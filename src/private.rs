@@ -4,7 +4,7 @@
 use std::cell::Cell;
 
 pub use go_runtime::SharedHandle;
-pub use go_runtime::chan::{Chan, Select, select_forever};
+pub use go_runtime::chan::{Chan, Select, recv_case, select_cases, select_forever, send_case};
 pub use go_runtime::{Scope, scope, spawn};
 
 /// `go!(f(x))`: wraps a by-value argument once `go!`'s own check (a local
@@ -109,40 +109,6 @@ unsafe impl<T> Send for Arg<T> {}
 #[inline]
 pub fn discard<T>(f: impl FnOnce() -> T + Send) -> impl FnOnce() + Send {
     move || drop(f())
-}
-
-/// `case v := <-ch` on a closed channel gives Go's zero value.
-#[inline]
-pub fn zero<T: ZeroValue>(got: Option<T>) -> T {
-    got.unwrap_or_else(T::zero)
-}
-
-/// `case v, ok := <-ch`.
-#[inline]
-pub fn zero_ok<T: ZeroValue>(got: Option<T>) -> (T, bool) {
-    match got {
-        Some(v) => (v, true),
-        None => (T::zero(), false),
-    }
-}
-
-/// Types with a Go zero value (`Default`).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has no zero value for a receive from a closed channel",
-    label = "Go gives the zero value here when the channel is closed",
-    note = "implement `Default` for `{Self}`, or write `case <-ch` and receive with `go::chan::Select`, whose handlers get an `Option`"
-)]
-pub trait ZeroValue {
-    /// The zero value.
-    fn zero() -> Self;
-}
-
-#[diagnostic::do_not_recommend]
-impl<T: Default> ZeroValue for T {
-    #[inline]
-    fn zero() -> Self {
-        T::default()
-    }
 }
 
 /// `defer!`: runs its closure when dropped, at the end of the enclosing

@@ -123,7 +123,7 @@ func main() {
 		close(ch)
 		consumers.Wait()
 		ops = n / 4 * 4
-	case "select4":
+	case "select4", "select4-builder": // Go has one select statement
 		var cs [4]chan int64
 		for i := range cs {
 			cs[i] = make(chan int64, 1)
@@ -224,5 +224,5 @@ func main() {
 	wall := time.Since(start)
 	fmt.Printf("ns_per_op=%.1f wall_ms=%.1f cpu_ms=%d rss_base_kb=%d rss_parked_kb=%d rss_peak_kb=%d pte_base_kb=%d pte_parked_kb=%d%s\n",
 		float64(wall.Nanoseconds())/float64(ops), float64(wall.Nanoseconds())/1e6,
-		(cpu()-cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"), basePTE, parkedPTE, extra)
+		(cpu() - cpu0).Milliseconds(), base, parked, statusKB("VmHWM:"), basePTE, parkedPTE, extra)
 }

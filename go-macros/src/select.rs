@@ -248,7 +248,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let mut lets = Vec::new();
     let mut variants = Vec::new();
     let mut params = Vec::new();
-    let mut builder = Vec::new();
+    let mut cases = Vec::new();
+    let mut default = None;
     let mut match_arms = Vec::new();
     let mut case_no = 0usize;
     for arm in &arms {
@@ -256,7 +257,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             Arm::Default { body, .. } => {
                 let v = hidden("Default");
                 variants.push(quote! { #v });
-                builder.push(quote! { .default(|| #sel_enum::#v) });
+                default = Some(quote! { || #sel_enum::#v });
                 match_arms.push(quote! { #sel_enum::#v => #body, });
             }
             Arm::Case { head, body } => {
@@ -271,7 +272,16 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                 match &**head {
                     Head::Recv { chan, value, ok } => {
                         lets.push(bind_operand(&op, chan));
-                        builder.push(quote! { .recv(#op, #sel_enum::#v) });
+                        let case = hidden(&format!("__go_case{}", case_no - 1));
+                        // The channel check is the public trait's method, so
+                        // that a failure names it, not a hidden helper.
+                        lets.push(quote_spanned! {chan_span(head)=>
+                            let #op = ::go::chan::AsRecv::as_chan(#op);
+                        });
+                        lets.push(quote! {
+                            let mut #case = ::go::__private::recv_case(#op, #sel_enum::#v);
+                        });
+                        cases.push(case);
                         // Spanned on the user's target, so a missing zero
                         // value is reported there.
                         let got = syn::Ident::new("__go_got", target_span(value.as_ref(), chan));
@@ -282,9 +292,15 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
                         let val = hidden(&format!("__go_val{}", case_no - 1));
                         lets.push(bind_operand(&op, chan));
                         lets.push(quote! { let #val = #value; });
-                        builder.push(
-                            quote_spanned! {chan.span()=> .send(#op, #val, || #sel_enum::#v(())) },
-                        );
+                        lets.push(quote_spanned! {chan.span()=>
+                            let #op = ::go::chan::AsSend::as_chan(#op);
+                        });
+                        let case = hidden(&format!("__go_case{}", case_no - 1));
+                        lets.push(quote_spanned! {chan.span()=>
+                            let mut #case =
+                                ::go::__private::send_case(#op, #val, || #sel_enum::#v(()));
+                        });
+                        cases.push(case);
                         match_arms.push(quote! { #sel_enum::#v(()) => #body, });
                     }
                 }
@@ -292,10 +308,19 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     }
     let chosen = hidden("__go_chosen");
+    // The cases live here, on the caller's stack: a select with a ready case
+    // allocates nothing.
+    let default = match default {
+        Some(d) => quote! { ::core::option::Option::Some(#d) },
+        None => quote! { ::core::option::Option::None::<fn() -> _> },
+    };
     quote! {{
         enum #sel_enum<#(#params),*> { #(#variants),* }
         #(#lets)*
-        let #chosen = ::go::__private::Select::new() #(#builder)* .wait();
+        let #chosen = ::go::__private::select_cases(
+            &mut [#(#cases.as_case()),*],
+            #default,
+        );
         match #chosen { #(#match_arms)* }
     }}
 }
@@ -355,14 +380,14 @@ fn recv_bindings(got: &syn::Ident, value: Option<&Target>, ok: Option<&Target>) 
     };
     match ok {
         None => {
-            let zero = quote! { ::go::__private::zero(#got) };
+            let zero = quote! { ::go::chan::ZeroValue::or_zero(#got) };
             match value {
                 Target::Bind(p) => quote! { let #p = #zero; },
                 Target::Assign(e) => quote! { #e = #zero; },
             }
         }
         Some(ok) => {
-            let pair = quote! { ::go::__private::zero_ok(#got) };
+            let pair = quote! { ::go::chan::ZeroValue::or_zero_ok(#got) };
             let (v, k) = (hidden("__go_v"), hidden("__go_ok"));
             let assign = |t: &Target, from: &syn::Ident| match t {
                 Target::Bind(p) => quote! { let #p = #from; },

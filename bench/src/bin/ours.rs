@@ -94,8 +94,26 @@ fn main() {
             consumers.wait();
             r.finish(n / 4 * 4);
         }
-        // Select over 4 ready channels: receive from one, refill it.
+        // Select over 4 ready channels: receive from one, refill it. With
+        // `select!`, as Go's select statement; `select4-builder` with the
+        // `Select` builder, which boxes each case.
         "select4" => {
+            let chans: Vec<Chan<u64>> = (0..4).map(|_| Chan::new(1)).collect();
+            chans.iter().for_each(|c| c.send(0));
+            let (c0, c1, c2, c3) = (&chans[0], &chans[1], &chans[2], &chans[3]);
+            let r = Report::start();
+            for _ in 0..n {
+                let i = go::select! {
+                    case <-c0 => 0,
+                    case <-c1 => 1,
+                    case <-c2 => 2,
+                    case <-c3 => 3,
+                };
+                chans[i].send(0);
+            }
+            r.finish(n);
+        }
+        "select4-builder" => {
             let chans: Vec<Chan<u64>> = (0..4).map(|_| Chan::new(1)).collect();
             chans.iter().for_each(|c| c.send(0));
             let r = Report::start();

@@ -126,7 +126,8 @@ async fn workload(name: String, n: u64) {
             }
             r.finish(n / 4 * 4);
         }
-        "select4" => {
+        // tokio has one select! too.
+        "select4" | "select4-builder" => {
             let mut txs = Vec::new();
             let mut rxs = Vec::new();
             for _ in 0..4 {

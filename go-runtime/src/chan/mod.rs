@@ -39,6 +39,8 @@ pub use self::error::{RecvTimeoutError, SendTimeoutError, TryRecvError};
 use self::future::AsyncRecv;
 pub use self::future::{RecvFuture, SendFuture};
 use self::raw::RawChan;
+#[doc(hidden)]
+pub use self::select::{CaseRef, RecvCase, SendCase, recv_case, select_cases, send_case};
 pub use self::select::{Select, select_forever};
 use self::waiter::{Outcome, Waiter};
 use crate::coroutine::WaitReason;
@@ -877,6 +879,61 @@ impl<'a, T: Send> IntoIterator for &'a Receiver<T> {
     }
 }
 
+/// A type with a Go zero value: every [`Default`] type.
+///
+/// `select!`'s `case v := <-ch` gives `v` the zero value when `ch` is
+/// closed, as Go does, so it needs the element type to have one; `case v,
+/// ok := <-ch` gives `ok == false` beside it. (A receive case written
+/// `case <-ch`, or `Select::recv`, whose handler gets an `Option`, needs
+/// none.)
+///
+/// # Example
+/// ```
+/// use go::chan::{Chan, ZeroValue};
+///
+/// assert_eq!(<u32 as ZeroValue>::zero(), 0);
+/// let ch = Chan::<u32>::new(1);
+/// ch.close();
+/// go::select! {
+///     case v, ok := <-ch => assert_eq!((v, ok), (0, false)),
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no zero value for a receive from a closed channel",
+    label = "Go gives the zero value here when the channel is closed",
+    note = "implement `Default` for `{Self}`, or write `case <-ch` and receive with `go::chan::Select`, whose handlers get an `Option`"
+)]
+pub trait ZeroValue: Sized {
+    /// The zero value.
+    fn zero() -> Self;
+
+    /// What a receive case binds: the value received, or the zero value if
+    /// the channel was closed (`None`).
+    #[doc(hidden)]
+    #[inline]
+    fn or_zero(got: Option<Self>) -> Self {
+        got.unwrap_or_else(Self::zero)
+    }
+
+    /// What `case v, ok := <-ch` binds.
+    #[doc(hidden)]
+    #[inline]
+    fn or_zero_ok(got: Option<Self>) -> (Self, bool) {
+        match got {
+            Some(v) => (v, true),
+            None => (Self::zero(), false),
+        }
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Default> ZeroValue for T {
+    #[inline]
+    fn zero() -> Self {
+        T::default()
+    }
+}
+
 /// Something a [`Select`] can receive from: a [`Chan`] or a [`Receiver`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a channel to receive from",
@@ -897,31 +954,37 @@ pub trait AsSend<T> {
     /// The channel.
     fn as_chan(&self) -> &Chan<T>;
 }
+#[diagnostic::do_not_recommend]
 impl<T, C: AsRecv<T> + ?Sized> AsRecv<T> for &C {
     fn as_chan(&self) -> &Chan<T> {
         (**self).as_chan()
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T, C: AsSend<T> + ?Sized> AsSend<T> for &C {
     fn as_chan(&self) -> &Chan<T> {
         (**self).as_chan()
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T> AsRecv<T> for Chan<T> {
     fn as_chan(&self) -> &Chan<T> {
         self
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T> AsRecv<T> for Receiver<T> {
     fn as_chan(&self) -> &Chan<T> {
         &self.chan
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T> AsSend<T> for Chan<T> {
     fn as_chan(&self) -> &Chan<T> {
         self
     }
 }
+#[diagnostic::do_not_recommend]
 impl<T> AsSend<T> for Sender<T> {
     fn as_chan(&self) -> &Chan<T> {
         &self.chan

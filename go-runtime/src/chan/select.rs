@@ -47,16 +47,17 @@ trait Case<'a, R> {
     fn abort(&mut self);
     /// A counterpart (or `close`, if `closed`) completed it through its waiter.
     fn completed_by_waiter(&mut self, closed: bool);
-    /// Runs its handler.
-    fn run(self: Box<Self>) -> R;
+    /// Runs its handler (once: the select that chose it calls it).
+    fn run(&mut self) -> R;
 }
 
 /// A receive case.
-struct RecvCase<'a, T, F> {
+#[doc(hidden)]
+pub struct RecvCase<'a, T, F> {
     /// The channel.
     chan: &'a Chan<T>,
-    /// The handler.
-    f: F,
+    /// The handler, until it runs.
+    f: Option<F>,
     /// The queued waiter, once registered.
     waiter: Option<Arc<Waiter<T>>>,
     /// The outcome: `Some(None)` means the channel is closed.
@@ -64,17 +65,100 @@ struct RecvCase<'a, T, F> {
 }
 
 /// A send case.
-struct SendCase<'a, T, F> {
+#[doc(hidden)]
+pub struct SendCase<'a, T, F> {
     /// The channel.
     chan: &'a Chan<T>,
     /// The value, until it is sent or queued.
     value: Option<T>,
-    /// The handler.
-    f: F,
+    /// The handler, until it runs.
+    f: Option<F>,
     /// The queued waiter, once registered.
     waiter: Option<Arc<Waiter<T>>>,
     /// Completed by `close`: running it panics.
     closed: bool,
+}
+
+/// A case of `select!`, on the caller's stack, borrowed for
+/// [`select_cases`] (`RecvCase::as_case`, `SendCase::as_case`).
+#[doc(hidden)]
+pub struct CaseRef<'b, 'a, R>(&'b mut (dyn Case<'a, R> + 'a));
+
+impl<'a, T: Send + 'a, F: FnOnce(Option<T>) -> R + 'a, R> RecvCase<'a, T, F> {
+    /// This case, for [`select_cases`].
+    pub fn as_case(&mut self) -> CaseRef<'_, 'a, R> {
+        CaseRef(self)
+    }
+}
+
+impl<'a, T: Send + 'a, F: FnOnce() -> R + 'a, R> SendCase<'a, T, F> {
+    /// This case, for [`select_cases`].
+    pub fn as_case(&mut self) -> CaseRef<'_, 'a, R> {
+        CaseRef(self)
+    }
+}
+
+impl<T, F> fmt::Debug for RecvCase<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvCase").field("chan", self.chan).finish_non_exhaustive()
+    }
+}
+
+impl<T, F> fmt::Debug for SendCase<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendCase").field("chan", self.chan).finish_non_exhaustive()
+    }
+}
+
+impl<R> fmt::Debug for CaseRef<'_, '_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaseRef").field("nil", &self.0.is_nil()).finish_non_exhaustive()
+    }
+}
+
+/// Where `run_select` finds a case: boxed (the builder) or borrowed
+/// (`select!`).
+trait Slot<'a, R> {
+    fn case(&self) -> &(dyn Case<'a, R> + 'a);
+    fn case_mut(&mut self) -> &mut (dyn Case<'a, R> + 'a);
+}
+
+impl<'a, R> Slot<'a, R> for Box<dyn Case<'a, R> + 'a> {
+    fn case(&self) -> &(dyn Case<'a, R> + 'a) {
+        &**self
+    }
+    fn case_mut(&mut self) -> &mut (dyn Case<'a, R> + 'a) {
+        &mut **self
+    }
+}
+
+impl<'a, R> Slot<'a, R> for CaseRef<'_, 'a, R> {
+    fn case(&self) -> &(dyn Case<'a, R> + 'a) {
+        &*self.0
+    }
+    fn case_mut(&mut self) -> &mut (dyn Case<'a, R> + 'a) {
+        &mut *self.0
+    }
+}
+
+/// `case v, ok := <-ch` for [`select_cases`]: `f` gets `Some(v)`, or `None`
+/// if the channel is closed.
+#[doc(hidden)]
+pub fn recv_case<'a, T: Send + 'a, R, F: FnOnce(Option<T>) -> R>(
+    ch: &'a impl AsRecv<T>,
+    f: F,
+) -> RecvCase<'a, T, F> {
+    RecvCase { chan: ch.as_chan(), f: Some(f), waiter: None, got: None }
+}
+
+/// `case ch <- value` for [`select_cases`].
+#[doc(hidden)]
+pub fn send_case<'a, T: Send + 'a, R, F: FnOnce() -> R>(
+    ch: &'a impl AsSend<T>,
+    value: T,
+    f: F,
+) -> SendCase<'a, T, F> {
+    SendCase { chan: ch.as_chan(), value: Some(value), f: Some(f), waiter: None, closed: false }
 }
 
 impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, F> {
@@ -141,9 +225,9 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
         self.got = Some(if closed { None } else { unsafe { w.take() } });
     }
 
-    fn run(self: Box<Self>) -> R {
-        let got = self.got.expect("only a completed case runs");
-        (self.f)(got)
+    fn run(&mut self) -> R {
+        let got = self.got.take().expect("only a completed case runs");
+        (self.f.take().expect("a case runs once"))(got)
     }
 }
 
@@ -219,16 +303,17 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
         self.closed = closed;
     }
 
-    fn run(self: Box<Self>) -> R {
+    fn run(&mut self) -> R {
         if self.closed {
             panic!("send on closed channel");
         }
-        (self.f)()
+        (self.f.take().expect("a case runs once"))()
     }
 }
 
 /// Waits on several channel operations and runs the handler of the one that
-/// completes (Go's `select` statement; the `select!` macro builds one).
+/// completes (Go's `select` statement; `select!` runs the same algorithm
+/// with its cases on the caller's stack instead of boxed).
 ///
 /// Operands and send values are evaluated once, in order, as the builder is
 /// written (docs/go-semantics.md, 28). Among ready cases the choice is uniformly
@@ -309,7 +394,7 @@ impl<'a, R> Select<'a, R> {
         ch: &'a impl AsRecv<T>,
         f: impl FnOnce(Option<T>) -> R + 'a,
     ) -> Self {
-        self.cases.push(Box::new(RecvCase { chan: ch.as_chan(), f, waiter: None, got: None }));
+        self.cases.push(Box::new(recv_case(ch, f)));
         self
     }
 
@@ -327,13 +412,7 @@ impl<'a, R> Select<'a, R> {
         value: T,
         f: impl FnOnce() -> R + 'a,
     ) -> Self {
-        self.cases.push(Box::new(SendCase {
-            chan: ch.as_chan(),
-            value: Some(value),
-            f,
-            waiter: None,
-            closed: false,
-        }));
+        self.cases.push(Box::new(send_case(ch, value, f)));
         self
     }
 
@@ -398,82 +477,116 @@ impl<'a, R> Select<'a, R> {
     /// assert_eq!(got, Some("from b"));
     /// ```
     pub fn wait(mut self) -> R {
-        crate::scheduler::checkpoint();
-        // 1. Poll in a random order.
-        let n = self.cases.len();
-        let mut order: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            order.swap(i, (fastrand() % (i as u64 + 1)) as usize);
-        }
-        if let Some(i) = order.iter().copied().find(|&i| self.cases[i].poll()) {
-            return self.cases.swap_remove(i).run();
-        }
-        // 2. Default.
-        if let Some(f) = self.default.take() {
-            return f();
-        }
-        let deadline = self.timeout.as_ref().map(|t| t.0);
-        if self.cases.iter().all(|c| c.is_nil()) {
-            // `select {}`, or only nil channels: nothing can ever be ready.
-            block_on_nil(deadline, WaitReason::SelectNoCases);
-            let (_, f) = self.timeout.take().expect("only a deadline ends a select on nothing");
-            return f();
-        }
-        // 3. Register, in the same random order: which of two cases on one
-        // channel is queued first, and so served first, is random too, as
-        // in Go (TestPseudoRandomSend).
-        let op = Arc::new(BlockedOp::new());
-        let mut selected = None;
-        let mut wake = None;
-        {
-            let _locked = LockAll::new(self.cases.iter().filter_map(|c| c.chan_lock()).collect());
-            for i in order {
-                let case = &mut self.cases[i];
-                if case.is_nil() {
-                    continue;
+        let default = self.default.take();
+        let timeout = self.timeout.take();
+        run_select(&mut self.cases, default, timeout)
+    }
+}
+
+/// `select!`'s entry: the cases live on the caller's stack, so a select
+/// whose case is ready at once allocates nothing (the builder boxes each
+/// case). Runs `default` if no case is ready and it is given.
+#[doc(hidden)]
+pub fn select_cases<'a, R>(
+    cases: &mut [CaseRef<'_, 'a, R>],
+    default: Option<impl FnOnce() -> R>,
+) -> R {
+    run_select(cases, default, None::<(Instant, fn() -> R)>)
+}
+
+/// Go's `selectgo` over `cases` (boxed by the builder, borrowed by
+/// `select!`), with an optional `default` and deadline; the steps are the
+/// README's ("Select: register and abort").
+fn run_select<'a, R>(
+    cases: &mut [impl Slot<'a, R>],
+    default: Option<impl FnOnce() -> R>,
+    mut timeout: Option<(Instant, impl FnOnce() -> R)>,
+) -> R {
+    crate::scheduler::checkpoint();
+    // 1. Poll in a random order (on the stack for up to 16 cases).
+    let n = cases.len();
+    let mut small = [0usize; 16];
+    let mut large = Vec::new();
+    let order: &mut [usize] = if n <= small.len() {
+        &mut small[..n]
+    } else {
+        large.resize(n, 0);
+        &mut large
+    };
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    for i in (1..n).rev() {
+        order.swap(i, (fastrand() % (i as u64 + 1)) as usize);
+    }
+    if let Some(i) = order.iter().copied().find(|&i| cases[i].case_mut().poll()) {
+        return cases[i].case_mut().run();
+    }
+    // 2. Default.
+    if let Some(f) = default {
+        return f();
+    }
+    let deadline = timeout.as_ref().map(|t| t.0);
+    if cases.iter().all(|c| c.case().is_nil()) {
+        // `select {}`, or only nil channels: nothing can ever be ready.
+        block_on_nil(deadline, WaitReason::SelectNoCases);
+        let (_, f) = timeout.take().expect("only a deadline ends a select on nothing");
+        return f();
+    }
+    // 3. Register, in the same random order: which of two cases on one
+    // channel is queued first, and so served first, is random too, as in Go
+    // (TestPseudoRandomSend).
+    let op = Arc::new(BlockedOp::new());
+    let mut selected = None;
+    let mut wake = None;
+    {
+        let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()).collect());
+        for &i in order.iter() {
+            let case = cases[i].case_mut();
+            if case.is_nil() {
+                continue;
+            }
+            // SAFETY: `_locked` holds every non-nil case's channel lock, and
+            // no reference into any channel state outlives a call.
+            match unsafe { case.register(&op, i, &mut wake) } {
+                Reg::Queued => {}
+                Reg::Completed => {
+                    selected = Some(i);
+                    break;
                 }
-                // SAFETY: `_locked` holds every non-nil case's channel lock,
-                // and no reference into any channel state outlives a call.
-                match unsafe { case.register(&op, i, &mut wake) } {
-                    Reg::Queued => {}
-                    Reg::Completed => {
-                        selected = Some(i);
-                        break;
-                    }
-                }
             }
         }
-        if let Some(u) = wake {
-            u.unpark();
+    }
+    if let Some(u) = wake {
+        u.unpark();
+    }
+    // 4. Wait.
+    let outcome = match selected {
+        Some(i) => Outcome::Completed(i),
+        None => op.wait(deadline, WaitReason::Select),
+    };
+    // 5. Abort the other cases. (The chosen case's waiter, if it has one, is
+    // out of its queue already: its claimer removed it.)
+    let chosen = match outcome {
+        Outcome::Completed(i) | Outcome::Closed(i) => Some(i),
+        Outcome::TimedOut => None,
+    };
+    for (j, case) in cases.iter_mut().enumerate() {
+        if Some(j) != chosen {
+            case.case_mut().abort();
         }
-        // 4. Wait.
-        let outcome = match selected {
-            Some(i) => Outcome::Completed(i),
-            None => op.wait(deadline, WaitReason::Select),
-        };
-        // 5. Abort the other cases. (The chosen case's waiter, if it has one,
-        // is out of its queue already: its claimer removed it.)
-        let chosen = match outcome {
-            Outcome::Completed(i) | Outcome::Closed(i) => Some(i),
-            Outcome::TimedOut => None,
-        };
-        for (j, case) in self.cases.iter_mut().enumerate() {
-            if Some(j) != chosen {
-                case.abort();
+    }
+    match outcome {
+        Outcome::Completed(i) | Outcome::Closed(i) => {
+            let case = cases[i].case_mut();
+            if selected.is_none() {
+                case.completed_by_waiter(matches!(outcome, Outcome::Closed(_)));
             }
+            case.run()
         }
-        match outcome {
-            Outcome::Completed(i) | Outcome::Closed(i) => {
-                let mut case = self.cases.swap_remove(i);
-                if selected.is_none() {
-                    case.completed_by_waiter(matches!(outcome, Outcome::Closed(_)));
-                }
-                case.run()
-            }
-            Outcome::TimedOut => {
-                let (_, f) = self.timeout.take().expect("only a deadline times out");
-                f()
-            }
+        Outcome::TimedOut => {
+            let (_, f) = timeout.take().expect("only a deadline times out");
+            f()
         }
     }
 }
