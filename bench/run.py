@@ -65,6 +65,13 @@ BRIDGE = [
 ]
 
 
+# Tracing's cost, ours only: a workload run with GOTRACE set (the file is
+# written at exit, outside the measured time) beside the same run without.
+TRACED = [
+    ("pingpong-traced", "pingpong", 1_000_000, [1, 2], "ns per round trip with GOTRACE on"),
+]
+
+
 def find_go():
     for cand in [os.environ.get("GO"), "/tmp/gov/bin/go", "go"]:
         if not cand:
@@ -175,6 +182,23 @@ def main():
             print(f"{name} P={procs}: {statistics.median(mine):.1f} vs pingpong {statistics.median(rt):.1f}",
                   file=sys.stderr, flush=True)
 
+    traced = []
+    for name, arg, n, procs_list, unit in TRACED:
+        if args.only and name not in args.only:
+            continue
+        cmd, _ = progs["ours"]
+        for procs in procs_list:
+            on, off = [], []
+            for _ in range(args.runs):
+                trace_file = str(OUT / "bench-trace.json")
+                on.append(run_once((cmd, {"GOTRACE": trace_file}), arg, n, procs)["ns_per_op"])
+                os.remove(trace_file)
+                off.append(run_once((cmd, {}), arg, n, procs)["ns_per_op"])
+            traced.append((name, procs, unit, statistics.median(on), (min(on), max(on)),
+                           statistics.median(off), (min(off), max(off))))
+            print(f"{name} P={procs}: {statistics.median(on):.1f} vs {statistics.median(off):.1f} off",
+                  file=sys.stderr, flush=True)
+
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}; {go_version}; medians of {args.runs} alternating runs "
           f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead.\n")
@@ -201,6 +225,14 @@ def main():
         mig = fmt(med["ours-migrate"]) if "ours-migrate" in med else "-"
         print(f"| {name} | {procs} | {unit} | {fmt(med['ours'])} | {mig} | {fmt(med['go'])} | "
               f"{fmt(med['tokio'])} | {r_go:.2f} | {r_tk:.2f} |")
+
+    if traced:
+        print("\nTracing (`GOTRACE`), beside the same workload untraced in the same run:\n")
+        print("| workload | GOMAXPROCS | metric | traced | min-max | untraced | min-max | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for name, procs, unit, med, sp, off, osp in traced:
+            print(f"| {name} | {procs} | {unit} | {fmt(med)} | {span(sp)} | {fmt(off)} | {span(osp)} | "
+                  f"{med / off:.2f} |")
 
     if bridge:
         print("\nThe async bridge, beside an unbuffered channel round trip measured in the same run:\n")

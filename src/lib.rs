@@ -12,6 +12,7 @@
 //! | `time` | [`time::sleep`], [`time::after`], [`time::Timer`], [`time::Ticker`] |
 //! | `context` | [`context::with_cancel`], [`context::with_timeout`], ... |
 //! | `runtime` | [`runtime::gosched`], [`runtime::gomaxprocs`], [`runtime::blocking`], [`runtime::goroutines`], [`runtime::dump`] |
+//! | `runtime/trace` | [`runtime::trace::start`], [`runtime::trace::stop`], or `GOTRACE=file` |
 //! | `net` | [`net::TcpListener`], [`net::TcpStream`], [`net::UdpSocket`], [`net::copy`] (deadlines like `SetDeadline`) |
 //! | `func main` | [`macro@main`], and [`macro@test`] for tests |
 //!

@@ -148,6 +148,28 @@ fn claim_bounded_worker_pool() {
     assert!((1..=4).contains(&busy), "{lines:?}");
 }
 
+/// README, "Tracing": `GOTRACE` records the worker pool, and `trace_view`
+/// draws it and sums it up.
+#[test]
+fn claim_trace_of_the_worker_pool() {
+    let dir = std::env::temp_dir();
+    let (json, svg) = (
+        dir.join(format!("go-claim-trace-{}.json", std::process::id())),
+        dir.join(format!("go-claim-trace-{}.svg", std::process::id())),
+    );
+    let lines = run_with("worker_pool", &[("GOTRACE", json.to_str().unwrap())]);
+    assert_eq!(lines[0], "10000 jobs done by 4 workers, sum of squares 333383335000");
+    let out = common::run_example("trace_view", &[json.to_str().unwrap(), svg.to_str().unwrap()]);
+    let (stdout, stderr) = common::texts(&out);
+    let drawn = std::fs::read_to_string(&svg).unwrap_or_default();
+    let _ = (std::fs::remove_file(&json), std::fs::remove_file(&svg));
+    assert!(out.status.success(), "trace_view failed: {stderr}");
+    assert!(drawn.starts_with("<svg") && drawn.trim_end().ends_with("</svg>"));
+    // The summary names the workers by their spawn site.
+    assert!(stdout.contains("examples/worker_pool.rs:42:9"), "{stdout}");
+    assert!(stdout.contains("P0:") && stdout.contains("% busy"), "{stdout}");
+}
+
 /// `#[go::main]` is goroutine 1; docs/go-semantics.md, 9: main returning ends the
 /// program at once, and the running goroutine's deferred call never runs.
 #[test]

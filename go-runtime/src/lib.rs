@@ -29,6 +29,7 @@
 mod clock;
 mod report;
 mod slots;
+mod trace;
 // The goroutine itself.
 mod coroutine;
 // The kernel.

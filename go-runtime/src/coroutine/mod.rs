@@ -47,7 +47,7 @@ pub(crate) use self::stack::{
     GoStack, MAX_STACK_SIZE, StackCache, ensure_available_shared, round_stack_size,
 };
 pub use self::wait_reason::WaitReason;
-use crate::{clock, report};
+use crate::{clock, report, trace};
 
 /// Why a goroutine handed control back to its worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -679,7 +679,12 @@ impl Goroutine {
             };
             // Acquire pairs with the Release in `commit_park`.
             match self.state.compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return s == PARKED,
+                Ok(_) => {
+                    if s == PARKED && trace::on() {
+                        trace::emit(trace::Kind::Unpark, self.id, current_id(), 0);
+                    }
+                    return s == PARKED;
+                }
                 Err(now) => s = now,
             }
         }

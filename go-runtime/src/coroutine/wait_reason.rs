@@ -118,6 +118,11 @@ impl WaitReason {
     }
 
     /// The reason stored as `v` (`None` for an unknown byte).
+    /// The name of the reason stored as `byte` (Go's status text).
+    pub(crate) fn name_of(byte: u8) -> &'static str {
+        WaitReason::from_u8(byte).as_str()
+    }
+
     pub(super) fn from_u8(v: u8) -> WaitReason {
         WaitReason::ALL.get(usize::from(v)).copied().unwrap_or(WaitReason::None)
     }

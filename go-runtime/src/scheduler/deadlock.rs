@@ -38,6 +38,7 @@ use std::time::Duration;
 
 use super::global::Runtime;
 use super::{dump, park, threads};
+use crate::trace;
 
 /// How long the last idle worker waits before the first check.
 pub(super) const FIRST_CHECK: Duration = Duration::from_millis(20);
@@ -132,6 +133,7 @@ fn others_asleep(tids: &[i32]) -> bool {
 
 /// Runs the check; reports the deadlock and exits if there is one.
 pub(super) fn check(rt: &Runtime) {
+    trace::emit(trace::Kind::DeadlockCheck, 0, 0, 0);
     let Some(before) = quiet(rt) else { return };
     if !all_blocked_for_good(rt) || !threads_accounted(rt) {
         return;

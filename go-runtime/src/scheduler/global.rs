@@ -11,6 +11,7 @@ use super::idle::Idle;
 use super::remote::{CachePadded, Remote};
 use super::{dump, sysmon, worker};
 use crate::coroutine::{self, GRef};
+use crate::trace;
 
 /// Go's `_MaxGomaxprocs`: the most Ps a runtime can have.
 pub(super) const MAX_PROCS: usize = 1024;
@@ -98,10 +99,30 @@ fn start() -> &'static Runtime {
         coroutine::install_overflow_handler();
         coroutine::set_ready_hook(super::park::ready);
         dump::install_sigquit();
+        trace_from_env();
         rt.rebalance();
         sysmon::start(rt);
     }
     rt
+}
+
+/// Starts a trace recording if `GOTRACE` names a file, and writes it when
+/// the process exits (`go::runtime::trace`).
+fn trace_from_env() {
+    let Some(path) = std::env::var_os("GOTRACE").filter(|p| !p.is_empty()) else { return };
+    let path = std::path::PathBuf::from(path);
+    if let Err(e) = trace::start_file(&path, coroutine::WaitReason::name_of) {
+        eprintln!("go: GOTRACE={}: {e}", path.display());
+        return;
+    }
+    extern "C" fn write_at_exit() {
+        if let Err(e) = trace::stop_file() {
+            eprintln!("go: writing the GOTRACE file: {e}");
+        }
+    }
+    // SAFETY: `atexit` with a function that lives for ever; it runs on the
+    // exiting thread after `main` returns or `exit` is called.
+    unsafe { libc::atexit(write_at_exit) };
 }
 
 /// GOMAXPROCS from the environment: a positive integer wins; 0, negative or

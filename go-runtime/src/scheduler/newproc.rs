@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use super::global::runtime;
 use super::{park, worker};
 use crate::coroutine::{self, Body, GRef, Goroutine, Spec};
+use crate::trace;
 
 /// How many unstarted goroutines a worker's local queue may hold before a
 /// goroutine that spawns more yields to them. Go's local run queue holds 256
@@ -67,6 +68,10 @@ pub(crate) fn spawn(opts: SpawnOpts, body: Body) -> io::Result<u64> {
         migratable: opts.migratable || rt.migrate_all.load(Ordering::Relaxed),
         main: opts.main,
     };
+    if trace::on() {
+        let site = opts.site as *const Location<'static> as u64;
+        trace::emit(trace::Kind::Create, id, site, 0);
+    }
     let recycled = w.and_then(|w| w.take_recycled());
     let g = Goroutine::new(recycled, spec, size, body);
     if submit(g) {

@@ -49,7 +49,7 @@ use parking_lot::RwLock;
 
 use super::global::Runtime;
 use super::{netpoll, park, preempt, threads};
-use crate::clock;
+use crate::{clock, trace};
 
 /// How often sysmon looks.
 const PERIOD: Duration = Duration::from_millis(10);
@@ -256,11 +256,13 @@ fn run(rt: &'static Runtime) {
                     // SAFETY: the pointer came from a `&'static Location`.
                     let spawn_site: &'static Location<'static> = unsafe { &*site };
                     report(&Stall { goroutine, spawn_site, blocked_for, worker: i });
+                    trace::emit(trace::Kind::Stall, goroutine, i as u64, 0);
                 }
             }
             let waiting =
                 !rt.injector.is_empty() || !w.stealer.is_empty() || w.runnext.steal_hint();
             if waiting {
+                trace::emit(trace::Kind::Handoff, 0, i as u64, 0);
                 rt.replace(i);
             }
         }
@@ -294,6 +296,9 @@ fn ask_to_switch(
         let timer_due =
             || w.timers.try_lock().and_then(|t| t.next_deadline()).is_some_and(|t| t <= now);
         if now - seen.2 >= preempt::AFTER || timer_due() {
+            if !w.counts.preempt.load(Ordering::Relaxed) {
+                trace::emit(trace::Kind::Preempt, goroutine, i as u64, 0);
+            }
             preempt::request(&w.counts.preempt);
         }
     }

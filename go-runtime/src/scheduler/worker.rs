@@ -18,8 +18,8 @@ use super::remote::{CachePadded, Counts, Remote};
 use super::runnext::RunNext;
 use super::timers::{Fire, Timers};
 use super::{deadlock, netpoll, preempt, registry};
-use crate::clock;
 use crate::coroutine::{self, GRef, Goroutine, Resumed, StackCache, Suspend};
+use crate::{clock, trace};
 
 /// Go checks the global queue first every 61st schedule tick, so that
 /// goroutines there are not starved by two that keep waking each other.
@@ -136,6 +136,7 @@ pub(super) fn run(rt: &'static Runtime, index: usize) {
         timers_now: Cell::new(false),
     }));
     WORKER.with(|w| w.set(worker));
+    trace::set_worker(index);
     rt.register(remote);
     loop {
         let g = worker.find_runnable();
@@ -191,11 +192,22 @@ impl Worker {
             Ordering::Relaxed,
         );
         counts.running.store(g.id(), Ordering::Relaxed);
+        if trace::on() {
+            trace::emit(trace::Kind::Start, g.id(), 0, 0);
+        }
         // SAFETY: we took `g` from a run queue, so we are its unique holder;
         // every queue this worker pops holds only goroutines that are
         // unstarted, migratable, or homed here (see `ready` and `push_back`).
         let r = unsafe { g.resume(self.remote.index as u32, &self.stacks) };
         counts.running.store(0, Ordering::Relaxed);
+        if trace::on() {
+            let (stop, why) = match r {
+                Resumed::Suspended(Suspend::Yield) => (trace::Stop::Yield, 0),
+                Resumed::Suspended(Suspend::Park) => (trace::Stop::Park, g.wait_reason().0 as u8),
+                Resumed::Finished => (trace::Stop::Finish, 0),
+            };
+            trace::emit(trace::Kind::Stop, g.id(), stop as u64, why);
+        }
         if preempt::withdraw(&counts.preempt) {
             // Asked to switch: perhaps for a timer it could not fire.
             self.timers_now.set(true);
@@ -353,7 +365,12 @@ impl Worker {
     fn steal_global(&self) -> Option<GRef> {
         loop {
             match self.rt.injector.steal_batch_and_pop(&self.local) {
-                Steal::Success(g) => return Some(g),
+                Steal::Success(g) => {
+                    if trace::on() {
+                        trace::emit(trace::Kind::Steal, g.id(), u64::MAX, 0);
+                    }
+                    return Some(g);
+                }
                 Steal::Empty => return None,
                 Steal::Retry => continue,
             }
@@ -379,7 +396,12 @@ impl Worker {
                     continue;
                 };
                 match victim.stealer.steal_batch_and_pop(&self.local) {
-                    Steal::Success(g) => return Some(g),
+                    Steal::Success(g) => {
+                        if trace::on() {
+                            trace::emit(trace::Kind::Steal, g.id(), i as u64, 0);
+                        }
+                        return Some(g);
+                    }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
@@ -403,6 +425,9 @@ impl Worker {
                         && let Some(g) = victim.runnext.steal()
                     {
                         self.runnext_seen.set(None);
+                        if trace::on() {
+                            trace::emit(trace::Kind::Steal, g.id(), i as u64, 0);
+                        }
                         return Some(g);
                     }
                 }
@@ -548,6 +573,9 @@ impl Worker {
             return None;
         }
         clock::tick(Instant::now());
+        if trace::on() {
+            trace::emit(trace::Kind::Idle, 0, 0, 0);
+        }
         let mut check_after = deadlock::FIRST_CHECK;
         while me.is_sleeping() {
             match self.poll_network(me, next_timer) {
@@ -582,6 +610,9 @@ impl Worker {
                     self.remote.parked_for_good.store(false, Ordering::SeqCst);
                 }
             }
+        }
+        if trace::on() {
+            trace::emit(trace::Kind::Wake, 0, 0, 0);
         }
         if !idle.unregister_sleeper(self.remote.index, me) {
             // Woken by `notify_*`, which counted us as searching.

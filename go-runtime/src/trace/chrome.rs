@@ -1,0 +1,308 @@
+//! A recording as a Chrome trace-event file (JSON), which Perfetto
+//! (ui.perfetto.dev) and `chrome://tracing` open.
+//!
+//! Two processes in the file:
+//! - **pid 1, "Ps"**: a track per worker (`tid` = its index). A slice per
+//!   goroutine run (`G<id>`, category `run`, args: goroutine, spawn site,
+//!   how it ended), `idle` slices while the worker's thread is parked, and
+//!   instant events for steals and sysmon's actions (hand-off, stall report,
+//!   preemption request) and deadlock checks. Flow arrows (category `wake`)
+//!   go from the waker's slice to the start of the woken goroutine's next
+//!   run.
+//! - **pid 2, "goroutines"**: a track per goroutine (`tid` = its id) with
+//!   its states as slices: `running on P<n>`, `runnable`, and, while
+//!   blocked, the wait reason (`chan receive`, `sync.Mutex.Lock`, `sleep`,
+//!   ...; Go's names).
+//!
+//! Timestamps are microseconds from the start of the recording.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::panic::Location;
+
+use super::{Event, Kind, NO_WORKER, Stop};
+
+/// What the file knows of a goroutine while converting.
+struct G {
+    /// Where it was spawned (`None`: before the recording).
+    site: Option<&'static Location<'static>>,
+    /// What it is doing, and since when.
+    state: State,
+    since: u64,
+    /// The flow id of the wake-up that made it runnable, until it runs.
+    flow: Option<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Runnable,
+    Running(u32),
+    Blocked(u8),
+    Done,
+}
+
+/// Writes the events (sorted by time; `begin` and `end` in the same
+/// nanoseconds) as a Chrome trace-event file. `reason` names a wait reason
+/// from its byte.
+pub(crate) fn write(
+    out: &mut impl Write,
+    events: &[Event],
+    begin: u64,
+    end: u64,
+    reason: fn(u8) -> &'static str,
+) -> io::Result<()> {
+    let mut w = Writer { out, first: true, begin };
+    w.out.write_all(b"{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")?;
+    w.meta(1, None, "process_name", "Ps (workers)")?;
+    w.meta(2, None, "process_name", "goroutines")?;
+    let mut gs: HashMap<u64, G> = HashMap::new();
+    // Per worker: the goroutine it runs and since when; idle since when.
+    let mut running: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut idle: HashMap<u32, u64> = HashMap::new();
+    let mut workers: Vec<u32> = Vec::new();
+    for (index, e) in events.iter().enumerate() {
+        if e.worker != NO_WORKER && !workers.contains(&e.worker) {
+            workers.push(e.worker);
+        }
+        match e.kind {
+            Kind::Create => {
+                let site = if e.arg == 0 {
+                    None
+                } else {
+                    // SAFETY: `arg` is the address of a `&'static Location`
+                    // (the spawn site recorded at `Create`), which lives for
+                    // ever.
+                    Some(unsafe { &*(e.arg as *const Location<'static>) })
+                };
+                gs.insert(e.g, G { site, state: State::Runnable, since: e.ts, flow: None });
+            }
+            Kind::Start => {
+                let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
+                w.close_state(e.g, g, e.ts, reason)?;
+                if let Some(id) = g.flow.take() {
+                    w.flow('f', id, e.worker, e.ts)?;
+                }
+                g.state = State::Running(e.worker);
+                g.since = e.ts;
+                if let Some(since) = idle.remove(&e.worker) {
+                    w.slice(1, e.worker as u64, "idle", "idle", since, e.ts, "")?;
+                }
+                running.insert(e.worker, (e.g, e.ts));
+            }
+            Kind::Stop => {
+                let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
+                let then = match e.arg {
+                    x if x == Stop::Park as u64 => format!("parked: {}", reason(e.reason)),
+                    x if x == Stop::Finish as u64 => "finished".to_owned(),
+                    _ => "yielded".to_owned(),
+                };
+                if let Some((rg, since)) = running.remove(&e.worker) {
+                    debug_assert_eq!(rg, e.g, "a worker stops the goroutine it runs");
+                    let args = format!(
+                        "\"goroutine\":{},\"site\":{},\"then\":{}",
+                        e.g,
+                        json_str(&g.site_text()),
+                        json_str(&then)
+                    );
+                    w.slice(1, e.worker as u64, &format!("G{}", e.g), "run", since, e.ts, &args)?;
+                }
+                w.close_state(e.g, g, e.ts, reason)?;
+                g.state = match e.arg {
+                    x if x == Stop::Park as u64 => State::Blocked(e.reason),
+                    x if x == Stop::Finish as u64 => State::Done,
+                    _ => State::Runnable,
+                };
+                g.since = e.ts;
+            }
+            Kind::Unpark => {
+                let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
+                w.close_state(e.g, g, e.ts, reason)?;
+                g.state = State::Runnable;
+                g.since = e.ts;
+                // An arrow from the waker's run, if a goroutine woke it.
+                let waker = gs.get(&e.arg).map(|b| b.state);
+                // The arrow's id: this event's place in the recording.
+                if let Some(State::Running(by)) = waker {
+                    w.flow('s', index as u64, by, e.ts)?;
+                    gs.get_mut(&e.g).expect("inserted above").flow = Some(index as u64);
+                }
+            }
+            Kind::Idle => {
+                idle.insert(e.worker, e.ts);
+            }
+            Kind::Wake => {
+                if let Some(since) = idle.remove(&e.worker) {
+                    w.slice(1, e.worker as u64, "idle", "idle", since, e.ts, "")?;
+                }
+            }
+            Kind::Steal => {
+                let from = if e.arg == u64::MAX {
+                    "the global queue".into()
+                } else {
+                    format!("P{}", e.arg)
+                };
+                w.instant(1, e.worker, &format!("steal G{} from {from}", e.g), "steal", e.ts)?;
+            }
+            Kind::Handoff => {
+                w.instant(1, e.arg as u32, "sysmon: hand-off", "sysmon", e.ts)?;
+            }
+            Kind::Stall => {
+                let name = format!("sysmon: G{} blocks its worker", e.g);
+                w.instant(1, e.arg as u32, &name, "sysmon", e.ts)?;
+            }
+            Kind::Preempt => {
+                w.instant(1, e.arg as u32, "sysmon: asked to switch", "sysmon", e.ts)?;
+            }
+            Kind::DeadlockCheck => {
+                let tid = if e.worker == NO_WORKER { 0 } else { e.worker };
+                w.instant(1, tid, "deadlock check", "deadlock", e.ts)?;
+            }
+        }
+    }
+    // Close what is still open at the end of the recording.
+    let mut open: Vec<_> = running.into_iter().collect();
+    open.sort_unstable();
+    for (worker, (g, since)) in open {
+        let site = gs.get(&g).map_or_else(|| "?".to_owned(), G::site_text);
+        let args =
+            format!("\"goroutine\":{g},\"site\":{},\"then\":\"still running\"", json_str(&site));
+        w.slice(1, worker as u64, &format!("G{g}"), "run", since, end, &args)?;
+    }
+    for (worker, since) in idle {
+        w.slice(1, worker as u64, "idle", "idle", since, end, "")?;
+    }
+    let mut ids: Vec<u64> = gs.keys().copied().collect();
+    ids.sort_unstable();
+    for id in &ids {
+        let g = gs.get_mut(id).expect("listed");
+        w.close_state(*id, g, end, reason)?;
+        let name = format!("G{id} {}", g.site_text());
+        w.meta(2, Some(*id), "thread_name", &name)?;
+    }
+    workers.sort_unstable();
+    for p in workers {
+        w.meta(1, Some(p as u64), "thread_name", &format!("P{p}"))?;
+    }
+    w.out.write_all(b"\n]}\n")
+}
+
+impl G {
+    /// A goroutine first seen after it was created (before the recording).
+    fn unknown(ts: u64) -> G {
+        G { site: None, state: State::Runnable, since: ts, flow: None }
+    }
+
+    fn site_text(&self) -> String {
+        self.site.map_or_else(|| "(created before the trace)".to_owned(), |l| l.to_string())
+    }
+}
+
+/// Quotes `s` as a JSON string.
+fn json_str(s: &str) -> String {
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            c if (c as u32) < 0x20 => q.push_str(&format!("\\u{:04x}", c as u32)),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+struct Writer<'a, W: Write> {
+    out: &'a mut W,
+    first: bool,
+    begin: u64,
+}
+
+impl<W: Write> Writer<'_, W> {
+    /// Microseconds from the recording's start.
+    fn us(&self, ts: u64) -> String {
+        let ns = ts.saturating_sub(self.begin);
+        format!("{}.{:03}", ns / 1000, ns % 1000)
+    }
+
+    fn event(&mut self, body: &str) -> io::Result<()> {
+        if !std::mem::take(&mut self.first) {
+            self.out.write_all(b",\n")?;
+        }
+        write!(self.out, "{{{body}}}")
+    }
+
+    fn meta(&mut self, pid: u32, tid: Option<u64>, what: &str, name: &str) -> io::Result<()> {
+        let tid = tid.map_or(String::new(), |t| format!(",\"tid\":{t}"));
+        let name = json_str(name);
+        self.event(&format!(
+            "\"ph\":\"M\",\"pid\":{pid}{tid},\"name\":\"{what}\",\"args\":{{\"name\":{name}}}"
+        ))
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one JSON object's fields")]
+    fn slice(
+        &mut self,
+        pid: u32,
+        tid: u64,
+        name: &str,
+        cat: &str,
+        from: u64,
+        to: u64,
+        args: &str,
+    ) -> io::Result<()> {
+        let (ts, dur) = (self.us(from), to.saturating_sub(from));
+        let name = json_str(name);
+        self.event(&format!(
+            "\"ph\":\"X\",\"pid\":{pid},\"tid\":{tid},\"name\":{name},\"cat\":\"{cat}\",\
+             \"ts\":{ts},\"dur\":{}.{:03},\"args\":{{{args}}}",
+            dur / 1000,
+            dur % 1000
+        ))
+    }
+
+    fn instant(&mut self, pid: u32, tid: u32, name: &str, cat: &str, at: u64) -> io::Result<()> {
+        let (ts, name) = (self.us(at), json_str(name));
+        self.event(&format!(
+            "\"ph\":\"i\",\"s\":\"t\",\"pid\":{pid},\"tid\":{tid},\"name\":{name},\"cat\":\"{cat}\",\
+             \"ts\":{ts}"
+        ))
+    }
+
+    /// One end of a wake-up arrow: `s` at the waker, `f` at the woken
+    /// goroutine's next start (bound to the slice that begins there).
+    fn flow(&mut self, ph: char, id: u64, worker: u32, at: u64) -> io::Result<()> {
+        let ts = self.us(at);
+        let bind = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
+        self.event(&format!(
+            "\"ph\":\"{ph}\",\"id\":{id},\"pid\":1,\"tid\":{worker},\"name\":\"wake\",\
+             \"cat\":\"wake\",\"ts\":{ts}{bind}"
+        ))
+    }
+
+    /// Ends goroutine `id`'s current state slice at `at` on its track.
+    fn close_state(
+        &mut self,
+        id: u64,
+        g: &G,
+        at: u64,
+        reason: fn(u8) -> &'static str,
+    ) -> io::Result<()> {
+        let name = match g.state {
+            State::Runnable => "runnable".to_owned(),
+            State::Running(p) => format!("running on P{p}"),
+            State::Blocked(r) => reason(r).to_owned(),
+            State::Done => return Ok(()),
+        };
+        if at > g.since || matches!(g.state, State::Running(_)) {
+            let cat = match g.state {
+                State::Blocked(_) => "blocked",
+                State::Running(_) => "running",
+                _ => "runnable",
+            };
+            self.slice(2, id, &name, cat, g.since, at, "")?;
+        }
+        Ok(())
+    }
+}
