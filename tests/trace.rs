@@ -151,11 +151,16 @@ fn check_shape(v: &Value) {
     assert_eq!(by_worker.len(), 1, "GOMAXPROCS=1 has one worker lane");
     // Tracks are named.
     assert!(ev.iter().any(|e| e["ph"] == "M" && e["args"]["name"] == "P0"));
-    assert!(ev.iter().any(|e| {
-        e["ph"] == "M"
-            && e["pid"] == 2
-            && e["args"]["name"].as_str().is_some_and(|n| n.contains("tests/trace.rs:"))
-    }));
+    // The partner's track names its spawn site and its creator, main
+    // (goroutine 1), and an arrow leads from main's run to its first.
+    let partner_name = ev
+        .iter()
+        .find(|e| e["ph"] == "M" && e["pid"] == 2 && e["tid"] == partner.0)
+        .and_then(|e| e["args"]["name"].as_str())
+        .expect("the partner's track is named");
+    assert!(partner_name.contains("tests/trace.rs:"), "{partner_name}");
+    assert!(partner_name.ends_with("(created by G1)"), "{partner_name}");
+    assert_eq!(ev.iter().filter(|e| e["ph"] == "s" && e["cat"] == "spawn").count(), 1);
 }
 
 #[test]

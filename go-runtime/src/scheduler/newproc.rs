@@ -71,6 +71,10 @@ pub(crate) fn spawn(opts: SpawnOpts, body: Body) -> io::Result<u64> {
     if trace::on() {
         let site = opts.site as *const Location<'static> as u64;
         trace::emit(trace::Kind::Create, id, site, 0);
+        let parent = coroutine::current_id();
+        if parent != 0 {
+            trace::emit(trace::Kind::CreatedBy, id, parent, 0);
+        }
     }
     let recycled = w.and_then(|w| w.take_recycled());
     let g = Goroutine::new(recycled, spec, size, body);

@@ -6,11 +6,12 @@
 //!   goroutine run (`G<id>`, category `run`, args: goroutine, spawn site,
 //!   how it ended), `idle` slices while the worker's thread is parked, and
 //!   instant events for steals and sysmon's actions (hand-off, stall report,
-//!   preemption request) and deadlock checks. Flow arrows (category `wake`)
-//!   go from the waker's slice to the start of the woken goroutine's next
-//!   run.
-//! - **pid 2, "goroutines"**: a track per goroutine (`tid` = its id) with
-//!   its states as slices: `running on P<n>`, `runnable`, and, while
+//!   preemption request) and deadlock checks. Flow arrows go from the
+//!   waker's slice to the start of the woken goroutine's next run (category
+//!   `wake`), and from the creator's slice to a new goroutine's first run
+//!   (`spawn`).
+//! - **pid 2, "goroutines"**: a track per goroutine (`tid` = its id, named
+//!   with its spawn site and creator) with its states as slices: `running on P<n>`, `runnable`, and, while
 //!   blocked, the wait reason (`chan receive`, `sync.Mutex.Lock`, `sleep`,
 //!   ...; Go's names).
 //!
@@ -26,11 +27,13 @@ use super::{Event, Kind, NO_WORKER, Stop};
 struct G {
     /// Where it was spawned (`None`: before the recording).
     site: Option<&'static Location<'static>>,
+    /// The goroutine that spawned it, if one did during the recording.
+    parent: Option<u64>,
     /// What it is doing, and since when.
     state: State,
     since: u64,
-    /// The flow id of the wake-up that made it runnable, until it runs.
-    flow: Option<u64>,
+    /// The arrow (id, kind) that made it runnable, until it runs.
+    flow: Option<(u64, &'static str)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,13 +77,27 @@ pub(crate) fn write(
                     // ever.
                     Some(unsafe { &*(e.arg as *const Location<'static>) })
                 };
-                gs.insert(e.g, G { site, state: State::Runnable, since: e.ts, flow: None });
+                gs.insert(
+                    e.g,
+                    G { site, parent: None, state: State::Runnable, since: e.ts, flow: None },
+                );
+            }
+            Kind::CreatedBy => {
+                // An arrow from the creator's run, if it is on a worker.
+                already_running(&mut gs, &mut running, e.arg, e.worker, begin);
+                let by = gs.get(&e.arg).map(|p| p.state);
+                let Some(g) = gs.get_mut(&e.g) else { continue };
+                g.parent = Some(e.arg);
+                if let Some(State::Running(p)) = by {
+                    w.flow('s', "spawn", index as u64, p, e.ts)?;
+                    g.flow = Some((index as u64, "spawn"));
+                }
             }
             Kind::Start => {
                 let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
                 w.close_state(e.g, g, e.ts, reason)?;
-                if let Some(id) = g.flow.take() {
-                    w.flow('f', id, e.worker, e.ts)?;
+                if let Some((id, kind)) = g.flow.take() {
+                    w.flow('f', kind, id, e.worker, e.ts)?;
                 }
                 g.state = State::Running(e.worker);
                 g.since = e.ts;
@@ -90,6 +107,9 @@ pub(crate) fn write(
                 running.insert(e.worker, (e.g, e.ts));
             }
             Kind::Stop => {
+                // A goroutine that stops before any other event about it ran
+                // since before the recording.
+                already_running(&mut gs, &mut running, e.g, e.worker, begin);
                 let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
                 let then = match e.arg {
                     x if x == Stop::Park as u64 => format!("parked: {}", reason(e.reason)),
@@ -120,11 +140,12 @@ pub(crate) fn write(
                 g.state = State::Runnable;
                 g.since = e.ts;
                 // An arrow from the waker's run, if a goroutine woke it.
+                already_running(&mut gs, &mut running, e.arg, e.worker, begin);
                 let waker = gs.get(&e.arg).map(|b| b.state);
                 // The arrow's id: this event's place in the recording.
                 if let Some(State::Running(by)) = waker {
-                    w.flow('s', index as u64, by, e.ts)?;
-                    gs.get_mut(&e.g).expect("inserted above").flow = Some(index as u64);
+                    w.flow('s', "wake", index as u64, by, e.ts)?;
+                    gs.get_mut(&e.g).expect("inserted above").flow = Some((index as u64, "wake"));
                 }
             }
             Kind::Idle => {
@@ -176,7 +197,10 @@ pub(crate) fn write(
     for id in &ids {
         let g = gs.get_mut(id).expect("listed");
         w.close_state(*id, g, end, reason)?;
-        let name = format!("G{id} {}", g.site_text());
+        let name = match g.parent {
+            Some(p) => format!("G{id} {} (created by G{p})", g.site_text()),
+            None => format!("G{id} {}", g.site_text()),
+        };
         w.meta(2, Some(*id), "thread_name", &name)?;
     }
     workers.sort_unstable();
@@ -186,10 +210,29 @@ pub(crate) fn write(
     w.out.write_all(b"\n]}\n")
 }
 
+/// `actor` (a goroutine, or 0) recorded an event on `worker`: if it is not
+/// known yet, it has been running there since before the recording began.
+fn already_running(
+    gs: &mut HashMap<u64, G>,
+    running: &mut HashMap<u32, (u64, u64)>,
+    actor: u64,
+    worker: u32,
+    begin: u64,
+) {
+    if actor == 0 || worker == NO_WORKER || gs.contains_key(&actor) || running.contains_key(&worker)
+    {
+        return;
+    }
+    let mut g = G::unknown(begin);
+    g.state = State::Running(worker);
+    gs.insert(actor, g);
+    running.insert(worker, (actor, begin));
+}
+
 impl G {
     /// A goroutine first seen after it was created (before the recording).
     fn unknown(ts: u64) -> G {
-        G { site: None, state: State::Runnable, since: ts, flow: None }
+        G { site: None, parent: None, state: State::Runnable, since: ts, flow: None }
     }
 
     fn site_text(&self) -> String {
@@ -270,14 +313,15 @@ impl<W: Write> Writer<'_, W> {
         ))
     }
 
-    /// One end of a wake-up arrow: `s` at the waker, `f` at the woken
-    /// goroutine's next start (bound to the slice that begins there).
-    fn flow(&mut self, ph: char, id: u64, worker: u32, at: u64) -> io::Result<()> {
+    /// One end of an arrow of `kind` (`wake`, `spawn`): `s` at the waker
+    /// or creator, `f` at the goroutine's next start (bound to the slice
+    /// that begins there).
+    fn flow(&mut self, ph: char, kind: &str, id: u64, worker: u32, at: u64) -> io::Result<()> {
         let ts = self.us(at);
         let bind = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
         self.event(&format!(
-            "\"ph\":\"{ph}\",\"id\":{id},\"pid\":1,\"tid\":{worker},\"name\":\"wake\",\
-             \"cat\":\"wake\",\"ts\":{ts}{bind}"
+            "\"ph\":\"{ph}\",\"id\":{id},\"pid\":1,\"tid\":{worker},\"name\":\"{kind}\",\
+             \"cat\":\"{kind}\",\"ts\":{ts}{bind}"
         ))
     }
 

@@ -68,6 +68,9 @@ pub(crate) enum Kind {
     /// Goroutine `g` was created; `arg`: the address of its spawn site
     /// (`&'static Location`).
     Create,
+    /// Goroutine `g`, just created, was spawned by goroutine `arg` (emitted
+    /// after `Create` when a goroutine spawned it).
+    CreatedBy,
     /// Goroutine `g` started running on the event's worker.
     Start,
     /// Goroutine `g` stopped running: `arg` is a [`Stop`] code, `reason`
