@@ -68,6 +68,18 @@ impl Latch {
         Latch { state: AtomicUsize::new(OPEN), waiter }
     }
 
+    /// The worker the waiter will run on when woken, if that is fixed: a
+    /// started goroutine that may not migrate. A primitive that hands a
+    /// resource over may prefer waiters homed on the waker's worker
+    /// ([`current_worker`](super::current_worker)): waking one is a push to
+    /// that worker's own `runnext`, not a cross-thread wake-up.
+    pub(crate) fn home(&self) -> Option<usize> {
+        match &self.waiter {
+            Unparker::Goroutine(g) if !g.stealable() => Some(g.home() as usize),
+            _ => None,
+        }
+    }
+
     /// Whether nobody waits on it (its unparker is `Unparker::Nobody`).
     pub(crate) fn has_no_waiter(&self) -> bool {
         matches!(self.waiter, Unparker::Nobody)

@@ -93,6 +93,13 @@ pub(crate) fn checkpoint() {
     }
 }
 
+/// The index of the worker running the caller, or `None` on a plain
+/// thread. (Which worker a migratable goroutine runs on may change at its
+/// next park: a hint only.)
+pub(crate) fn current_worker() -> Option<usize> {
+    worker::current().map(worker::Worker::index)
+}
+
 /// GOMAXPROCS: from the running runtime, or what it would start with.
 pub(crate) fn gomaxprocs() -> usize {
     match try_runtime() {
