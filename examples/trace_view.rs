@@ -331,12 +331,19 @@ fn summary(t: &Trace) -> String {
     let t1 = t.slices.iter().map(|s| s.ts + s.dur).fold(0.0, f64::max);
     let span = if t0.is_finite() { (t1 - t0).max(1e-3) } else { 1e-3 };
     let _ = writeln!(o, "trace: {} slices over {}", t.slices.len(), fmt_us(span));
-    // Workers.
+    // Workers: every lane, also one that never ran a goroutine.
     let mut busy: HashMap<u64, (f64, usize)> = HashMap::new();
-    for s in t.slices.iter().filter(|s| s.pid == 1 && s.cat == "run") {
+    for s in t.slices.iter().filter(|s| s.pid == 1) {
         let b = busy.entry(s.tid).or_default();
-        b.0 += s.dur;
-        b.1 += 1;
+        if s.cat == "run" {
+            b.0 += s.dur;
+            b.1 += 1;
+        }
+    }
+    for (pid, tid) in t.names.keys() {
+        if *pid == 1 {
+            busy.entry(*tid).or_default();
+        }
     }
     let mut ws: Vec<_> = busy.into_iter().collect();
     ws.sort_unstable_by_key(|w| w.0);

@@ -165,9 +165,11 @@ fn claim_trace_of_the_worker_pool() {
     let _ = (std::fs::remove_file(&json), std::fs::remove_file(&svg));
     assert!(out.status.success(), "trace_view failed: {stderr}");
     assert!(drawn.starts_with("<svg") && drawn.trim_end().ends_with("</svg>"));
-    // The summary names the workers by their spawn site.
+    // The summary names the workers by their spawn site, and gives every P
+    // a line (one of the two may have run nothing).
     assert!(stdout.contains("examples/worker_pool.rs:42:9"), "{stdout}");
-    assert!(stdout.contains("P0:") && stdout.contains("% busy"), "{stdout}");
+    assert!(stdout.contains("P0: ") && stdout.contains("P1: "), "{stdout}");
+    assert!(stdout.contains("% busy"), "{stdout}");
 }
 
 /// `#[go::main]` is goroutine 1; docs/go-semantics.md, 9: main returning ends the
