@@ -232,21 +232,23 @@ def main():
               f"{cell(med, spread, 'ours-migrate')} | {cell(med, spread, 'go')} | "
               f"{cell(med, spread, 'tokio')} | {r_go:.2f} | {r_tk:.2f} |")
 
-    if traced:
-        print("\nTracing (`GOTRACE`), beside the same workload untraced in the same run:\n")
-        print("| workload | GOMAXPROCS | metric | traced | min-max | untraced | min-max | ratio |")
+    def beside(rows, title, this, that):
+        """A table of ours-only rows, each beside a reference run of the
+        same run: (name, procs, unit, median, range, reference median,
+        reference range)."""
+        if not rows:
+            return
+        print(f"\n{title}:\n")
+        print(f"| workload | GOMAXPROCS | metric | {this} | min-max | {that} | min-max | ratio |")
         print("|---|---|---|---|---|---|---|---|")
-        for name, procs, unit, med, sp, off, osp in traced:
-            print(f"| {name} | {procs} | {unit} | {fmt(med)} | {span(sp)} | {fmt(off)} | {span(osp)} | "
-                  f"{med / off:.2f} |")
+        for name, procs, unit, med, sp, ref, rsp in rows:
+            print(f"| {name} | {procs} | {unit} | {fmt(med)} | {span(sp)} | {fmt(ref)} | {span(rsp)} | "
+                  f"{med / ref:.2f} |")
 
-    if bridge:
-        print("\nThe async bridge, beside an unbuffered channel round trip measured in the same run:\n")
-        print("| workload | GOMAXPROCS | metric | ours | min-max | channel round trip | min-max | ratio |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, procs, unit, med, sp, rt, rsp in bridge:
-            print(f"| {name} | {procs} | {unit} | {fmt(med)} | {span(sp)} | {fmt(rt)} | {span(rsp)} | "
-                  f"{med / rt:.2f} |")
+    beside(traced, "Tracing (`GOTRACE`), beside the same workload untraced in the same run",
+           "traced", "untraced")
+    beside(bridge, "The async bridge, beside an unbuffered channel round trip measured in the same run",
+           "ours", "channel round trip")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ use super::{Event, Kind, NO_WORKER, Stop};
 struct G {
     /// Where it was spawned (`None`: before the recording).
     site: Option<&'static Location<'static>>,
+    /// The same as a JSON string, made once.
+    site_json: String,
     /// The goroutine that spawned it, if one did during the recording.
     parent: Option<u64>,
     /// What it is doing, and since when.
@@ -77,10 +79,10 @@ pub(crate) fn write(
                     // ever.
                     Some(unsafe { &*(e.arg as *const Location<'static>) })
                 };
-                gs.insert(
-                    e.g,
-                    G { site, parent: None, state: State::Runnable, since: e.ts, flow: None },
-                );
+                let mut g = G::unknown(e.ts);
+                g.site = site;
+                g.site_json = json_str(&g.site_text());
+                gs.insert(e.g, g);
             }
             Kind::CreatedBy => {
                 // An arrow from the creator's run, if it is on a worker.
@@ -102,7 +104,15 @@ pub(crate) fn write(
                 g.state = State::Running(e.worker);
                 g.since = e.ts;
                 if let Some(since) = idle.remove(&e.worker) {
-                    w.slice(1, e.worker as u64, "idle", "idle", since, e.ts, "")?;
+                    w.slice(
+                        1,
+                        e.worker as u64,
+                        format_args!("idle"),
+                        "idle",
+                        since,
+                        e.ts,
+                        NO_ARGS,
+                    )?;
                 }
                 running.insert(e.worker, (e.g, e.ts));
             }
@@ -111,20 +121,26 @@ pub(crate) fn write(
                 // since before the recording.
                 already_running(&mut gs, &mut running, e.g, e.worker, begin);
                 let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
-                let then = match e.arg {
-                    x if x == Stop::Park as u64 => format!("parked: {}", reason(e.reason)),
-                    x if x == Stop::Finish as u64 => "finished".to_owned(),
-                    _ => "yielded".to_owned(),
+                let (then, why) = match e.arg {
+                    x if x == Stop::Park as u64 => ("parked: ", reason(e.reason)),
+                    x if x == Stop::Finish as u64 => ("finished", ""),
+                    _ => ("yielded", ""),
                 };
                 if let Some((rg, since)) = running.remove(&e.worker) {
                     debug_assert_eq!(rg, e.g, "a worker stops the goroutine it runs");
-                    let args = format!(
-                        "\"goroutine\":{},\"site\":{},\"then\":{}",
-                        e.g,
-                        json_str(&g.site_text()),
-                        json_str(&then)
-                    );
-                    w.slice(1, e.worker as u64, &format!("G{}", e.g), "run", since, e.ts, &args)?;
+                    let site = g.site_json();
+                    w.slice(
+                        1,
+                        e.worker as u64,
+                        format_args!("G{}", e.g),
+                        "run",
+                        since,
+                        e.ts,
+                        format_args!(
+                            "\"goroutine\":{},\"site\":{site},\"then\":\"{then}{why}\"",
+                            e.g
+                        ),
+                    )?;
                 }
                 w.close_state(e.g, g, e.ts, reason)?;
                 g.state = match e.arg {
@@ -153,7 +169,15 @@ pub(crate) fn write(
             }
             Kind::Wake => {
                 if let Some(since) = idle.remove(&e.worker) {
-                    w.slice(1, e.worker as u64, "idle", "idle", since, e.ts, "")?;
+                    w.slice(
+                        1,
+                        e.worker as u64,
+                        format_args!("idle"),
+                        "idle",
+                        since,
+                        e.ts,
+                        NO_ARGS,
+                    )?;
                 }
             }
             Kind::Steal => {
@@ -184,13 +208,12 @@ pub(crate) fn write(
     let mut open: Vec<_> = running.into_iter().collect();
     open.sort_unstable();
     for (worker, (g, since)) in open {
-        let site = gs.get(&g).map_or_else(|| "?".to_owned(), G::site_text);
-        let args =
-            format!("\"goroutine\":{g},\"site\":{},\"then\":\"still running\"", json_str(&site));
-        w.slice(1, worker as u64, &format!("G{g}"), "run", since, end, &args)?;
+        let site = gs.get(&g).map_or_else(|| json_str("?"), |g| g.site_json().to_owned());
+        let args = format_args!("\"goroutine\":{g},\"site\":{site},\"then\":\"still running\"");
+        w.slice(1, worker as u64, format_args!("G{g}"), "run", since, end, args)?;
     }
     for (worker, since) in idle {
-        w.slice(1, worker as u64, "idle", "idle", since, end, "")?;
+        w.slice(1, worker as u64, format_args!("idle"), "idle", since, end, NO_ARGS)?;
     }
     let mut ids: Vec<u64> = gs.keys().copied().collect();
     ids.sort_unstable();
@@ -232,11 +255,23 @@ fn already_running(
 impl G {
     /// A goroutine first seen after it was created (before the recording).
     fn unknown(ts: u64) -> G {
-        G { site: None, parent: None, state: State::Runnable, since: ts, flow: None }
+        G {
+            site: None,
+            site_json: json_str("(created before the trace)"),
+            parent: None,
+            state: State::Runnable,
+            since: ts,
+            flow: None,
+        }
     }
 
     fn site_text(&self) -> String {
         self.site.map_or_else(|| "(created before the trace)".to_owned(), |l| l.to_string())
+    }
+
+    /// The spawn site as a JSON string.
+    fn site_json(&self) -> &str {
+        &self.site_json
     }
 }
 
@@ -262,67 +297,85 @@ struct Writer<'a, W: Write> {
     begin: u64,
 }
 
+/// No arguments, for [`Writer::slice`].
+const NO_ARGS: std::fmt::Arguments<'static> = format_args!("");
+
+/// Microseconds from `begin` to `ts`, with three decimals.
+struct Us(u64);
+
+impl std::fmt::Display for Us {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:03}", self.0 / 1000, self.0 % 1000)
+    }
+}
+
 impl<W: Write> Writer<'_, W> {
     /// Microseconds from the recording's start.
-    fn us(&self, ts: u64) -> String {
-        let ns = ts.saturating_sub(self.begin);
-        format!("{}.{:03}", ns / 1000, ns % 1000)
+    fn us(&self, ts: u64) -> Us {
+        Us(ts.saturating_sub(self.begin))
     }
 
-    fn event(&mut self, body: &str) -> io::Result<()> {
+    /// Starts the next event's object (after a separator).
+    fn open(&mut self) -> io::Result<()> {
         if !std::mem::take(&mut self.first) {
             self.out.write_all(b",\n")?;
         }
-        write!(self.out, "{{{body}}}")
+        Ok(())
     }
 
     fn meta(&mut self, pid: u32, tid: Option<u64>, what: &str, name: &str) -> io::Result<()> {
-        let tid = tid.map_or(String::new(), |t| format!(",\"tid\":{t}"));
-        let name = json_str(name);
-        self.event(&format!(
-            "\"ph\":\"M\",\"pid\":{pid}{tid},\"name\":\"{what}\",\"args\":{{\"name\":{name}}}"
-        ))
+        self.open()?;
+        write!(self.out, "{{\"ph\":\"M\",\"pid\":{pid}")?;
+        if let Some(t) = tid {
+            write!(self.out, ",\"tid\":{t}")?;
+        }
+        write!(self.out, ",\"name\":\"{what}\",\"args\":{{\"name\":{}}}}}", json_str(name))
     }
 
+    /// A complete slice. `name` and `args` are written as they are: the
+    /// callers' names need no escaping, and `args` is JSON members.
     #[expect(clippy::too_many_arguments, reason = "one JSON object's fields")]
     fn slice(
         &mut self,
         pid: u32,
         tid: u64,
-        name: &str,
+        name: std::fmt::Arguments<'_>,
         cat: &str,
         from: u64,
         to: u64,
-        args: &str,
+        args: std::fmt::Arguments<'_>,
     ) -> io::Result<()> {
-        let (ts, dur) = (self.us(from), to.saturating_sub(from));
-        let name = json_str(name);
-        self.event(&format!(
-            "\"ph\":\"X\",\"pid\":{pid},\"tid\":{tid},\"name\":{name},\"cat\":\"{cat}\",\
-             \"ts\":{ts},\"dur\":{}.{:03},\"args\":{{{args}}}",
-            dur / 1000,
-            dur % 1000
-        ))
+        self.open()?;
+        let (ts, dur) = (self.us(from), Us(to.saturating_sub(from)));
+        write!(
+            self.out,
+            "{{\"ph\":\"X\",\"pid\":{pid},\"tid\":{tid},\"name\":\"{name}\",\"cat\":\"{cat}\",\
+             \"ts\":{ts},\"dur\":{dur},\"args\":{{{args}}}}}"
+        )
     }
 
     fn instant(&mut self, pid: u32, tid: u32, name: &str, cat: &str, at: u64) -> io::Result<()> {
+        self.open()?;
         let (ts, name) = (self.us(at), json_str(name));
-        self.event(&format!(
-            "\"ph\":\"i\",\"s\":\"t\",\"pid\":{pid},\"tid\":{tid},\"name\":{name},\"cat\":\"{cat}\",\
-             \"ts\":{ts}"
-        ))
+        write!(
+            self.out,
+            "{{\"ph\":\"i\",\"s\":\"t\",\"pid\":{pid},\"tid\":{tid},\"name\":{name},\
+             \"cat\":\"{cat}\",\"ts\":{ts}}}"
+        )
     }
 
     /// One end of an arrow of `kind` (`wake`, `spawn`): `s` at the waker
     /// or creator, `f` at the goroutine's next start (bound to the slice
     /// that begins there).
     fn flow(&mut self, ph: char, kind: &str, id: u64, worker: u32, at: u64) -> io::Result<()> {
+        self.open()?;
         let ts = self.us(at);
         let bind = if ph == 'f' { ",\"bp\":\"e\"" } else { "" };
-        self.event(&format!(
-            "\"ph\":\"{ph}\",\"id\":{id},\"pid\":1,\"tid\":{worker},\"name\":\"{kind}\",\
-             \"cat\":\"{kind}\",\"ts\":{ts}{bind}"
-        ))
+        write!(
+            self.out,
+            "{{\"ph\":\"{ph}\",\"id\":{id},\"pid\":1,\"tid\":{worker},\"name\":\"{kind}\",\
+             \"cat\":\"{kind}\",\"ts\":{ts}{bind}}}"
+        )
     }
 
     /// Ends goroutine `id`'s current state slice at `at` on its track.
@@ -333,20 +386,19 @@ impl<W: Write> Writer<'_, W> {
         at: u64,
         reason: fn(u8) -> &'static str,
     ) -> io::Result<()> {
-        let name = match g.state {
-            State::Runnable => "runnable".to_owned(),
-            State::Running(p) => format!("running on P{p}"),
-            State::Blocked(r) => reason(r).to_owned(),
-            State::Done => return Ok(()),
-        };
-        if at > g.since || matches!(g.state, State::Running(_)) {
-            let cat = match g.state {
-                State::Blocked(_) => "blocked",
-                State::Running(_) => "running",
-                _ => "runnable",
-            };
-            self.slice(2, id, &name, cat, g.since, at, "")?;
+        if g.state == State::Done || (at <= g.since && !matches!(g.state, State::Running(_))) {
+            return Ok(());
         }
-        Ok(())
+        let (from, args) = (g.since, NO_ARGS);
+        match g.state {
+            State::Running(p) => {
+                self.slice(2, id, format_args!("running on P{p}"), "running", from, at, args)
+            }
+            // Wait reasons are Go's status words: no character needs escaping.
+            State::Blocked(r) => {
+                self.slice(2, id, format_args!("{}", reason(r)), "blocked", from, at, args)
+            }
+            _ => self.slice(2, id, format_args!("runnable"), "runnable", from, at, args),
+        }
     }
 }
