@@ -33,7 +33,12 @@
 //! chunks fill (a bounded memory footprint, but the file must then be
 //! written in time order from unsorted per-thread streams, and a slow disk
 //! would stall the chunk hand-off); recording only goroutine switches and
-//! deriving wake-ups (who woke whom is not recoverable afterwards).
+//! deriving wake-ups (who woke whom is not recoverable afterwards);
+//! 512 KiB chunks for workers pre-faulted with `MADV_POPULATE_WRITE` (a
+//! traced ping-pong's median 546 against 564 ns over 5 alternated runs:
+//! within the noise, not worth the code). Writing the file costs about
+//! 0.9 us an event (5.2 s for a million round trips), after `format!` per
+//! event was replaced by writes straight into the buffered file (10 s).
 
 pub(crate) mod chrome;
 
