@@ -134,9 +134,27 @@ struct Seen {
     /// Already reported (and handed off if needed).
     reported: bool,
     /// The worker thread's CPU time (ns) and when it was read, taken at the
-    /// second sighting (so a worker that keeps scheduling costs no read of
-    /// `/proc`).
+    /// first period's look after `since` (so a worker that keeps scheduling
+    /// costs no read of `/proc`).
     cpu_mark: Option<(u64, Instant)>,
+}
+
+impl Seen {
+    /// Records that worker slot `slot` is at `tick` running `goroutine`
+    /// (0: none) at `now`; starts a new sighting if that changed. Returns
+    /// the sighting, and whether it is the one seen before.
+    fn observe(
+        slot: &mut Option<Seen>,
+        tick: u32,
+        goroutine: u64,
+        now: Instant,
+    ) -> (&mut Seen, bool) {
+        let same = slot.is_some_and(|s| s.tick == tick && s.goroutine == goroutine);
+        if !same {
+            *slot = Some(Seen { tick, goroutine, since: now, reported: false, cpu_mark: None });
+        }
+        (slot.as_mut().expect("set above"), same)
+    }
 }
 
 /// What a stalled worker thread is doing, from `/proc` (Linux).
@@ -180,8 +198,9 @@ pub(super) fn start(rt: &'static Runtime) {
 }
 
 fn run(rt: &'static Runtime) {
+    // What sysmon last saw of each worker: updated at every nap while some
+    // worker is busy, and at every period.
     let mut seen: Vec<Option<Seen>> = Vec::new();
-    let mut running: Vec<(u32, u64, Instant)> = Vec::new();
     let mut waiting_before = false;
     loop {
         // Between the period's duties, look every NAP while some worker
@@ -193,7 +212,7 @@ fn run(rt: &'static Runtime) {
             if now >= period_end {
                 break;
             }
-            let busy = ask_to_switch(rt, &mut running, now);
+            let busy = ask_to_switch(rt, &mut seen, now);
             std::thread::sleep(if busy { NAP.min(period_end - now) } else { period_end - now });
         }
         waiting_before = rescue_idle_work(rt, waiting_before);
@@ -211,13 +230,11 @@ fn run(rt: &'static Runtime) {
             let tick = w.counts.schedtick.load(Ordering::Relaxed);
             let goroutine = w.counts.running.load(Ordering::Relaxed);
             let now = Instant::now();
-            let same = slot.is_some_and(|s| s.tick == tick && s.goroutine == goroutine);
             let tid = w.tid.load(Ordering::Relaxed);
+            let (s, same) = Seen::observe(slot, tick, goroutine, now);
             if !same || goroutine == 0 {
-                *slot = Some(Seen { tick, goroutine, since: now, reported: false, cpu_mark: None });
                 continue;
             }
-            let s = slot.as_mut().expect("checked above");
             let blocked_for = now - s.since;
             let Some((cpu_then, marked)) = s.cpu_mark else {
                 s.cpu_mark = Some((cpu_ns(tid).unwrap_or(0), now));
@@ -270,19 +287,13 @@ fn run(rt: &'static Runtime) {
 }
 
 /// Asks each worker running a goroutine to switch goroutines at its next
-/// runtime call if that goroutine has run for [`preempt::AFTER`] (seen in
-/// `running`: each worker's tick and goroutine, and since when), or if the
-/// worker has a timer due (it fires timers only between goroutines).
-/// Returns whether any worker runs a goroutine.
-fn ask_to_switch(
-    rt: &'static Runtime,
-    running: &mut Vec<(u32, u64, Instant)>,
-    now: Instant,
-) -> bool {
-    let n = rt.num_started();
-    running.resize(n, (0, 0, now));
+/// runtime call if that goroutine has run for [`preempt::AFTER`] (since the
+/// sighting in `seen`), or if the worker has a timer due (it fires timers
+/// only between goroutines). Returns whether any worker runs a goroutine.
+fn ask_to_switch(rt: &'static Runtime, seen: &mut Vec<Option<Seen>>, now: Instant) -> bool {
+    seen.resize(rt.num_started(), None);
     let mut busy = false;
-    for (i, seen) in running.iter_mut().enumerate() {
+    for (i, slot) in seen.iter_mut().enumerate() {
         let Some(w) = rt.worker(i) else { continue };
         let goroutine = w.counts.running.load(Ordering::Relaxed);
         if goroutine == 0 {
@@ -290,13 +301,11 @@ fn ask_to_switch(
         }
         busy = true;
         let tick = w.counts.schedtick.load(Ordering::Relaxed);
-        if (seen.0, seen.1) != (tick, goroutine) {
-            *seen = (tick, goroutine, now);
-        }
+        let since = Seen::observe(slot, tick, goroutine, now).0.since;
         let timer_due =
             || w.timers.try_lock().and_then(|t| t.next_deadline()).is_some_and(|t| t <= now);
-        if now - seen.2 >= preempt::AFTER || timer_due() {
-            if !w.counts.preempt.load(Ordering::Relaxed) {
+        if now - since >= preempt::AFTER || timer_due() {
+            if trace::on() && !w.counts.preempt.load(Ordering::Relaxed) {
                 trace::emit(trace::Kind::Preempt, goroutine, i as u64, 0);
             }
             preempt::request(&w.counts.preempt);

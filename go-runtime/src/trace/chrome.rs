@@ -79,10 +79,7 @@ pub(crate) fn write(
                     // ever.
                     Some(unsafe { &*(e.arg as *const Location<'static>) })
                 };
-                let mut g = G::unknown(e.ts);
-                g.site = site;
-                g.site_json = json_str(&g.site_text());
-                gs.insert(e.g, g);
+                gs.insert(e.g, G::new(e.ts, site));
             }
             Kind::CreatedBy => {
                 // An arrow from the creator's run, if it is on a worker.
@@ -104,15 +101,7 @@ pub(crate) fn write(
                 g.state = State::Running(e.worker);
                 g.since = e.ts;
                 if let Some(since) = idle.remove(&e.worker) {
-                    w.slice(
-                        1,
-                        e.worker as u64,
-                        format_args!("idle"),
-                        "idle",
-                        since,
-                        e.ts,
-                        NO_ARGS,
-                    )?;
+                    w.idle(e.worker, since, e.ts)?;
                 }
                 running.insert(e.worker, (e.g, e.ts));
             }
@@ -121,33 +110,19 @@ pub(crate) fn write(
                 // since before the recording.
                 already_running(&mut gs, &mut running, e.g, e.worker, begin);
                 let g = gs.entry(e.g).or_insert_with(|| G::unknown(e.ts));
-                let (then, why) = match e.arg {
-                    x if x == Stop::Park as u64 => ("parked: ", reason(e.reason)),
-                    x if x == Stop::Finish as u64 => ("finished", ""),
-                    _ => ("yielded", ""),
+                let (next, then, why) = match e.arg {
+                    x if x == Stop::Park as u64 => {
+                        (State::Blocked(e.reason), "parked: ", reason(e.reason))
+                    }
+                    x if x == Stop::Finish as u64 => (State::Done, "finished", ""),
+                    _ => (State::Runnable, "yielded", ""),
                 };
                 if let Some((rg, since)) = running.remove(&e.worker) {
                     debug_assert_eq!(rg, e.g, "a worker stops the goroutine it runs");
-                    let site = g.site_json();
-                    w.slice(
-                        1,
-                        e.worker as u64,
-                        format_args!("G{}", e.g),
-                        "run",
-                        since,
-                        e.ts,
-                        format_args!(
-                            "\"goroutine\":{},\"site\":{site},\"then\":\"{then}{why}\"",
-                            e.g
-                        ),
-                    )?;
+                    w.run(e.worker, e.g, g.site_json(), since, e.ts, format_args!("{then}{why}"))?;
                 }
                 w.close_state(e.g, g, e.ts, reason)?;
-                g.state = match e.arg {
-                    x if x == Stop::Park as u64 => State::Blocked(e.reason),
-                    x if x == Stop::Finish as u64 => State::Done,
-                    _ => State::Runnable,
-                };
+                g.state = next;
                 g.since = e.ts;
             }
             Kind::Unpark => {
@@ -169,15 +144,7 @@ pub(crate) fn write(
             }
             Kind::Wake => {
                 if let Some(since) = idle.remove(&e.worker) {
-                    w.slice(
-                        1,
-                        e.worker as u64,
-                        format_args!("idle"),
-                        "idle",
-                        since,
-                        e.ts,
-                        NO_ARGS,
-                    )?;
+                    w.idle(e.worker, since, e.ts)?;
                 }
             }
             Kind::Steal => {
@@ -209,11 +176,10 @@ pub(crate) fn write(
     open.sort_unstable();
     for (worker, (g, since)) in open {
         let site = gs.get(&g).map_or_else(|| json_str("?"), |g| g.site_json().to_owned());
-        let args = format_args!("\"goroutine\":{g},\"site\":{site},\"then\":\"still running\"");
-        w.slice(1, worker as u64, format_args!("G{g}"), "run", since, end, args)?;
+        w.run(worker, g, &site, since, end, format_args!("still running"))?;
     }
     for (worker, since) in idle {
-        w.slice(1, worker as u64, format_args!("idle"), "idle", since, end, NO_ARGS)?;
+        w.idle(worker, since, end)?;
     }
     let mut ids: Vec<u64> = gs.keys().copied().collect();
     ids.sort_unstable();
@@ -255,14 +221,21 @@ fn already_running(
 impl G {
     /// A goroutine first seen after it was created (before the recording).
     fn unknown(ts: u64) -> G {
-        G {
-            site: None,
-            site_json: json_str("(created before the trace)"),
+        G::new(ts, None)
+    }
+
+    /// A goroutine created at `ts` at `site`, runnable.
+    fn new(ts: u64, site: Option<&'static Location<'static>>) -> G {
+        let mut g = G {
+            site,
+            site_json: String::new(),
             parent: None,
             state: State::Runnable,
             since: ts,
             flow: None,
-        }
+        };
+        g.site_json = json_str(&g.site_text());
+        g
     }
 
     fn site_text(&self) -> String {
@@ -313,6 +286,26 @@ impl<W: Write> Writer<'_, W> {
     /// Microseconds from the recording's start.
     fn us(&self, ts: u64) -> Us {
         Us(ts.saturating_sub(self.begin))
+    }
+
+    /// Goroutine `g`'s run on `worker` (`site`: its spawn site as JSON;
+    /// `then`: how it ended, no escaping needed).
+    fn run(
+        &mut self,
+        worker: u32,
+        g: u64,
+        site: &str,
+        from: u64,
+        to: u64,
+        then: std::fmt::Arguments<'_>,
+    ) -> io::Result<()> {
+        let args = format_args!("\"goroutine\":{g},\"site\":{site},\"then\":\"{then}\"");
+        self.slice(1, worker as u64, format_args!("G{g}"), "run", from, to, args)
+    }
+
+    /// `worker`'s thread parked with nothing to run.
+    fn idle(&mut self, worker: u32, from: u64, to: u64) -> io::Result<()> {
+        self.slice(1, worker as u64, format_args!("idle"), "idle", from, to, NO_ARGS)
     }
 
     /// Starts the next event's object (after a separator).

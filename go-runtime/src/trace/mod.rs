@@ -250,28 +250,23 @@ pub(crate) fn emit(kind: Kind, g: u64, arg: u64, reason: u8) {
     });
 }
 
-/// Starts a recording. Returns false if one is on already.
-pub(crate) fn begin() -> bool {
+/// Starts a recording; none is on (`start_file` checks, under `FILE`).
+fn begin() {
     let mut chunks = CHUNKS.lock();
-    if on() {
-        return false;
-    }
+    debug_assert!(!on(), "one recording at a time");
     origin();
     BEGAN.store(stamp(), Ordering::Relaxed);
     chunks.clear();
     SESSION.fetch_add(1, Ordering::Relaxed);
     ON.store(true, Ordering::Relaxed);
-    true
 }
 
-/// Ends the recording: its events in time order, and when it began and
-/// ended (ns since the origin). `None` if none was on.
-pub(crate) fn end() -> Option<(Vec<Event>, u64, u64)> {
+/// Ends the recording (`stop_file`, under `FILE`): its events in time
+/// order, and when it began and ended (ns since the origin).
+fn end() -> (Vec<Event>, u64, u64) {
     let chunks = {
         let mut chunks = CHUNKS.lock();
-        if !on() {
-            return None;
-        }
+        debug_assert!(on(), "a recording is on");
         ON.store(false, Ordering::Relaxed);
         std::mem::take(&mut *chunks)
     };
@@ -291,7 +286,7 @@ pub(crate) fn end() -> Option<(Vec<Event>, u64, u64)> {
         e.ts = ns(e.ts);
     }
     events.sort_by_key(|e| e.ts);
-    Some((events, ns(BEGAN.load(Ordering::Relaxed)), ns(end)))
+    (events, ns(BEGAN.load(Ordering::Relaxed)), ns(end))
 }
 
 /// Where a recording goes: the file, its path, how wait reasons are named.
@@ -314,20 +309,17 @@ pub(crate) fn start_file(
     path: &std::path::Path,
     reason: fn(u8) -> &'static str,
 ) -> std::io::Result<()> {
+    // Recordings start and stop only here and in `stop_file`, under this
+    // lock: a recording is on exactly while `FILE` holds its output.
     let mut file = FILE.lock();
-    if file.is_some() || on() {
+    if file.is_some() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
             "tracing is already enabled",
         ));
     }
     let f = std::fs::File::create(path)?;
-    if !begin() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "tracing is already enabled",
-        ));
-    }
+    begin();
     *file = Some(Output { file: f, path: path.to_owned(), reason });
     Ok(())
 }
@@ -338,8 +330,13 @@ pub(crate) fn start_file(
 /// # Errors
 /// Writing the file.
 pub(crate) fn stop_file() -> std::io::Result<Option<std::path::PathBuf>> {
-    let Some(o) = FILE.lock().take() else { return Ok(None) };
-    let Some((events, begin, end)) = end() else { return Ok(None) };
+    // The recording ends under the lock, so that a `start_file` racing
+    // with this cannot begin a recording that this `end` would take.
+    let (o, (events, begin, end)) = {
+        let mut file = FILE.lock();
+        let Some(o) = file.take() else { return Ok(None) };
+        (o, end())
+    };
     let mut out = std::io::BufWriter::new(o.file);
     chrome::write(&mut out, &events, begin, end, o.reason)?;
     std::io::Write::flush(&mut out)?;
