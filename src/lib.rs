@@ -47,8 +47,8 @@ pub use go_macros::{defer, go, goroutine, main, make, select, test, waitgroup};
 #[cfg(feature = "tokio")]
 pub use go_runtime::tokio_handle;
 pub use go_runtime::{
-    Builder, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, block_on, chan, context,
-    goroutine_local, net, os, panic, run, runtime, scope, spawn, time,
+    Builder, GoroutineArg, GoroutineLocal, JoinHandle, Result, Scope, SharedHandle, block_on, chan,
+    context, goroutine_local, net, os, panic, run, runtime, scope, spawn, time,
 };
 
 /// Go's `sync` package, and `golang.org/x/sync`'s `errgroup` and

@@ -7,13 +7,6 @@ pub use go_runtime::SharedHandle;
 pub use go_runtime::chan::{Chan, Select, recv_case, select_cases, select_forever, send_case};
 pub use go_runtime::{Scope, scope, spawn};
 
-/// `go!(f(x))`: wraps a by-value argument once `go!`'s own check (a local
-/// trait naming the argument) has established that it is `Send`.
-#[inline]
-pub fn goroutine_arg<T: Send>(v: T) -> Arg<T> {
-    Arg(v)
-}
-
 /// `go!`'s capture of one operand, resolved by the type at the call site
 /// (autoref specialization): a reference to a shared handle (`&H`, `&&H`)
 /// becomes a clone of the handle; anything else is moved in as it is.
@@ -85,25 +78,6 @@ impl<T> ProbeValue for &Probe<T> {
         self.take()
     }
 }
-
-/// An argument checked by [`goroutine_arg`].
-#[derive(Debug)]
-pub struct Arg<T>(T);
-
-impl<T> Arg<T> {
-    /// The argument, inside the goroutine.
-    #[inline]
-    pub fn take(self) -> T {
-        self.0
-    }
-}
-
-// SAFETY: an `Arg<T>` is only ever built by `goroutine_arg`, which requires
-// `T: Send`: for a non-`Send` `T` the program does
-// not compile, so every `Arg` that exists holds a `Send` value. The impl
-// exists so that a failed check is reported once, at the argument, rather
-// than a second time by `spawn`'s bound on the whole closure.
-unsafe impl<T> Send for Arg<T> {}
 
 /// A scoped `go` statement's body, its value (if any) dropped.
 #[inline]

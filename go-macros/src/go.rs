@@ -12,9 +12,18 @@
 //! - `&x` (and a receiver that is a place, such as `wg` in `wg.wait()`):
 //!   `x` must be a `SharedHandle`; the goroutine gets its own clone and the
 //!   call gets `&clone`, so Go's `go worker(i, &wg)` ports unchanged.
-//!   Anything else is an error that names `x`: the goroutine may outlive it.
+//!   Anything else is an error at `&x`: the goroutine may outlive it.
 //! - Any other argument is moved in, and must be `Send` (checked on the
 //!   argument's own tokens so the error points there).
+//!
+//! How the checks report (`tests/ui`): through the public traits
+//! `go::SharedHandle` and `go::GoroutineArg`, whose `on_unimplemented`
+//! messages speak of goroutines, so rustc's help line names them or std's
+//! `Send`. Rejected: a helper trait declared per `go!` (its message could
+//! name the variable, but rustc prints a local trait as `main::Send`, which
+//! also reads as if std's `Send` were meant), and a call through
+//! `SharedHandle` itself (it checks the supertraits too: two errors for an
+//! `Arc<RefCell<T>>`).
 //!
 //! A scoped goroutine (`waitgroup!`) may borrow, so its operands are plain
 //! values: `&x` is a reference, a place receiver is borrowed.
@@ -240,39 +249,19 @@ fn capture_receiver(recv: &Expr, r: &Ident, mode: Mode<'_>) -> TokenStream {
     }
 }
 
-/// A clone of the shared handle `place`, or an error naming it; `at` is
-/// where the error points.
+/// A clone of the shared handle `place`, or an error at `at` saying it is
+/// not one (`go::SharedHandle`'s message). The bound sits on a local
+/// function rather than on a call through the trait: calling the trait
+/// would also check its supertraits, a second error for an `Arc<RefCell<T>>`.
+/// Called as a path, so rustc attaches no fix-it to the argument.
 fn share(place: &Expr, at: &dyn ToTokens) -> TokenStream {
-    let name = tokens(place);
-    let message = format!(
-        "goroutine captures `{name}` by reference; pass it by value or use a shared handle"
-    );
-    let note = format!(
-        "the goroutine may outlive this function, so it cannot borrow `{name}`: pass it by \
-         value (`{name}.clone()`), or share it through a handle (`Arc<T>` with `T: Send + \
-         Sync`, `Chan`, `WaitGroup`, `Context`); a `RefCell` cannot be shared between \
-         goroutines even inside an `Arc`: use `Arc<go::sync::Mutex<T>>`. Or start the \
-         goroutine inside `waitgroup! {{ ... }}`, where it may borrow"
-    );
-    // Named for the help line rustc adds ("the trait `SharedHandle` is not
-    // implemented for ..."); hygiene keeps it apart from the real one.
-    let t = hidden("SharedHandle");
     let probe = probe(quote! { &#place }, at.span());
-    let call = quote_spanned! {at.span()=> #t::shared_with_goroutine(#probe) };
+    // rustc's note reads "required by a bound in `go`", at the `go!`.
+    let f = hidden("go");
+    let call = quote_spanned! {at.span()=> (#f::<_>)(#probe) };
     quote! {{
-        #[diagnostic::on_unimplemented(
-            message = #message,
-            label = "borrowed by the new goroutine",
-            note = #note,
-        )]
-        trait #t: ::core::marker::Sized {
-            fn shared_with_goroutine(self) -> Self;
-        }
-        #[diagnostic::do_not_recommend]
-        impl<T: ::go::__private::SharedHandle> #t for T {
-            fn shared_with_goroutine(self) -> T {
-                self
-            }
+        fn #f<H: ::go::SharedHandle>(handle: H) -> H {
+            handle
         }
         #call
     }}
@@ -293,32 +282,11 @@ fn probe(operand: TokenStream, span: proc_macro2::Span) -> TokenStream {
     proc_macro2::TokenTree::Group(g).into()
 }
 
-/// `value`, moved into the goroutine, or an error naming it if it is not
-/// `Send`.
+/// `value`, moved into the goroutine, or an error at it if it is not
+/// `Send` (`go::GoroutineArg`'s message, then std's "the trait `Send` is
+/// not implemented"). The function is called as a path (`(<_ as ..>::f)(v)`)
+/// so the bound belongs to the path, not to the argument: rustc then does
+/// not suggest `*rc`, which would move out of the `Rc`.
 fn send(value: &Expr) -> TokenStream {
-    let name = tokens(value);
-    let message = format!(
-        "goroutine captures `{name}`, a `{{Self}}`, which cannot be sent to another goroutine"
-    );
-    let note = "a goroutine may run on another thread, so what it is given must be `Send`: an \
-                `Rc` or a `RefCell` cannot be shared between goroutines; use `Arc` and \
-                `go::sync::Mutex` (or an atomic) instead";
-    // Named for rustc's help line, "the trait `Send` is not implemented".
-    let t = hidden("Send");
-    // The method's name shows in rustc's notes when the argument is used
-    // again after this move.
-    let call = quote_spanned! {value.span()=> #t::moved_into_goroutine(#value) };
-    quote! {{
-        #[diagnostic::on_unimplemented(message = #message, label = "not `Send`", note = #note)]
-        trait #t: ::core::marker::Sized {
-            fn moved_into_goroutine(self) -> ::go::__private::Arg<Self>;
-        }
-        #[diagnostic::do_not_recommend]
-        impl<T: ::core::marker::Send> #t for T {
-            fn moved_into_goroutine(self) -> ::go::__private::Arg<T> {
-                ::go::__private::goroutine_arg(self)
-            }
-        }
-        #call
-    }}
+    quote_spanned! {value.span()=> (<_ as ::go::GoroutineArg>::moved_into_goroutine)(#value) }
 }

@@ -59,11 +59,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             FnArg::Receiver(r) => match &r.kind {
                 ReceiverKind::Value => {
                     params.insert("self".to_string());
-                    checks.push(send_check("self", &syn::parse_quote!(Self)));
+                    checks.push(send_check(&syn::parse_quote!(Self)));
                 }
                 ReceiverKind::Typed(_, ty) => {
                     params.insert("self".to_string());
-                    checks.push(send_check("self", ty));
+                    checks.push(send_check(ty));
                 }
                 _ => errors.push(syn::Error::new_spanned(
                     r,
@@ -98,8 +98,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                             ),
                         ));
                     }
-                    Type::Reference(r) => checks.push(handle_check(&name, &r.elem)),
-                    ty => checks.push(send_check(&name, ty)),
+                    Type::Reference(r) => checks.push(handle_check(&r.elem)),
+                    ty => checks.push(send_check(ty)),
                 }
             }
         }
@@ -141,53 +141,27 @@ fn owned_hint(t: &Type) -> &'static str {
     }
 }
 
-/// A compile-time check that the by-value parameter `name: ty` is `Send`.
-fn send_check(name: &str, ty: &Type) -> TokenStream {
-    bound_check(
-        ty,
-        "Send",
-        &quote! { ?::core::marker::Sized + ::core::marker::Send },
-        &format!("goroutine parameter `{name}` cannot be sent to another goroutine"),
-        "not `Send`",
-        "a goroutine may run on another thread: its parameters must be `Send` (an `Rc` or \
-         `RefCell` cannot be shared between goroutines; use `Arc` and `go::sync::Mutex`)",
-    )
+/// A compile-time check that a by-value parameter's type `ty` is `Send`,
+/// reported at `ty` with `go::GoroutineArg`'s message.
+fn send_check(ty: &Type) -> TokenStream {
+    let check = quote_spanned! {ty.span()=> <#ty as ::go::GoroutineArg>::moved_into_goroutine };
+    quote! {
+        let _ = #check;
+    }
 }
 
-/// A compile-time check that `&ty` is a shared handle's reference.
-fn handle_check(name: &str, ty: &Type) -> TokenStream {
-    bound_check(
-        ty,
-        "SharedHandle",
-        &quote! { ::go::__private::SharedHandle },
-        &format!("goroutine parameter `{name}` borrows a `{{Self}}`, which is not a shared handle"),
-        "borrowed",
-        "a goroutine may outlive its caller's borrows: take the value by value, or share it \
-         through a handle (`Arc<T>`, `WaitGroup`, `Chan<T>`, `Context`; implement \
-         `go::SharedHandle` for your own)",
-    )
-}
-
-/// A check that `ty` meets `bound`, reported with `message`, `label` and
-/// `note` on the user's `ty` through a local trait named `trait_name` (the
-/// name rustc's help line shows).
-fn bound_check(
-    ty: &Type,
-    trait_name: &str,
-    bound: &TokenStream,
-    message: &str,
-    label: &str,
-    note: &str,
-) -> TokenStream {
-    let (t, f) = (hidden(trait_name), hidden("goroutine_parameter"));
+/// A compile-time check that a `&ty` parameter borrows a shared handle,
+/// reported at `ty` with `go::SharedHandle`'s message. A bound on a local
+/// function, not a call through the trait, which would also check the
+/// trait's supertraits (a second error for an `Arc<RefCell<T>>`).
+fn handle_check(ty: &Type) -> TokenStream {
+    // rustc's note reads "required by a bound in `goroutine`", at the
+    // attribute.
+    let f = hidden("goroutine");
     let call = quote_spanned! {ty.span()=> #f::<#ty>() };
     quote! {
         {
-            #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
-            trait #t {}
-            #[diagnostic::do_not_recommend]
-            impl<T: #bound> #t for T {}
-            fn #f<T: ?::core::marker::Sized + #t>() {}
+            fn #f<T: ?::core::marker::Sized + ::go::SharedHandle>() {}
             #call;
         }
     }

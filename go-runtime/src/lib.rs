@@ -57,7 +57,9 @@ mod scope;
 pub use crate::bridge::block_on;
 #[cfg(feature = "tokio")]
 pub use crate::bridge::tokio_rt::handle as tokio_handle;
-pub use crate::handle::SharedHandle;
+#[doc(hidden)]
+pub use crate::handle::Arg;
+pub use crate::handle::{GoroutineArg, SharedHandle};
 pub use crate::local::GoroutineLocal;
 pub use crate::runtime::run;
 pub use crate::scope::{Scope, scope};
