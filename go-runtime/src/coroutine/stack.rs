@@ -317,6 +317,14 @@ impl StackCache {
     /// Takes a stack of class `class` from the cache, the shared pool, or a
     /// new slab, in that order.
     pub(super) fn take(&mut self, size: usize) -> io::Result<GoStack> {
+        let mut stack = self.take_unguarded(size)?;
+        if !stack.guarded && guard_mode() == GuardMode::Install {
+            self.guard_ahead(&mut stack);
+        }
+        Ok(stack)
+    }
+
+    fn take_unguarded(&mut self, size: usize) -> io::Result<GoStack> {
         let class = class_of(size);
         if let Some(i) = self.stacks.iter().rposition(|s| s.class as usize == class) {
             return Ok(self.stacks.swap_remove(i));
@@ -324,7 +332,7 @@ impl StackCache {
         {
             let mut shared = pool().classes[class].lock();
             if !shared.is_empty() {
-                let n = shared.len().min(32);
+                let n = shared.len().min(GUARD_BATCH);
                 let at = shared.len() - n;
                 self.stacks.extend(shared.drain(at..).map(from_pool));
                 drop(shared);
@@ -332,6 +340,35 @@ impl StackCache {
             }
         }
         stack_from_new_slab(class)
+    }
+
+    /// Installs the guards of `stack` and of the cached stacks of its class
+    /// that will be taken next (up to [`GUARD_BATCH`] in all) with one
+    /// `process_madvise` call, where the kernel takes guard advice that way
+    /// (Linux 6.14+). Elsewhere, or if the call fails, nothing is marked and
+    /// each stack is guarded alone when it runs (`GoStack::guarded`).
+    #[cold]
+    fn guard_ahead(&mut self, stack: &mut GoStack) {
+        if BATCH_GUARDS.load(Ordering::Relaxed) == BATCH_NO {
+            return;
+        }
+        let class = stack.class;
+        let mut batch: Vec<&mut GoStack> = Vec::with_capacity(GUARD_BATCH);
+        batch.push(stack);
+        batch.extend(
+            self.stacks
+                .iter_mut()
+                .rev()
+                .filter(|s| s.class == class && !s.guarded)
+                .take(GUARD_BATCH - 1),
+        );
+        let ranges: Vec<(usize, usize)> =
+            batch.iter().map(|s| (s.guard.get(), s.guard_len as usize)).collect();
+        if install_guards(&ranges) {
+            for s in batch {
+                s.guarded = true;
+            }
+        }
     }
 
     /// Makes sure a stack of `size` can be taken, mapping a slab if needed,
@@ -507,6 +544,49 @@ fn guard_mode() -> GuardMode {
             mode
         }
     }
+}
+
+/// Most stacks guarded by one `process_madvise` call (`guard_ahead`): the
+/// shared pool hands a worker this many at a time.
+const GUARD_BATCH: usize = 32;
+/// `BATCH_GUARDS`: not tried yet, works, refused.
+const BATCH_UNKNOWN: u8 = 0;
+const BATCH_YES: u8 = 1;
+const BATCH_NO: u8 = 2;
+/// Whether `process_madvise` installs guards here.
+static BATCH_GUARDS: AtomicU8 = AtomicU8::new(BATCH_UNKNOWN);
+/// `PIDFD_SELF` (Linux 6.14+): the calling process, whatever it is. A pidfd
+/// opened once could outlive a `fork` and name the parent.
+const PIDFD_SELF: libc::c_int = -10000;
+
+/// Installs guards on all `ranges` (`(lo, len)`, the guards of stacks
+/// nothing runs on) with one `process_madvise` call. Returns false if the
+/// kernel refused or did only part: installing a guard twice is harmless,
+/// so the caller then guards each range alone.
+fn install_guards(ranges: &[(usize, usize)]) -> bool {
+    let iov: Vec<libc::iovec> = ranges
+        .iter()
+        .map(|&(lo, len)| libc::iovec { iov_base: lo as *mut libc::c_void, iov_len: len })
+        .collect();
+    let total: usize = ranges.iter().map(|r| r.1).sum();
+    // SAFETY: every range lies in a stack this thread owns and nothing runs
+    // on: installing guards there changes no live memory.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_process_madvise,
+            PIDFD_SELF,
+            iov.as_ptr(),
+            iov.len(),
+            MADV_GUARD_INSTALL,
+            0,
+        )
+    };
+    let ok = usize::try_from(done).is_ok_and(|d| d == total);
+    if BATCH_GUARDS.load(Ordering::Relaxed) == BATCH_UNKNOWN {
+        // Relaxed: a hint; a thread that reads it late tries once more.
+        BATCH_GUARDS.store(if ok { BATCH_YES } else { BATCH_NO }, Ordering::Relaxed);
+    }
+    ok
 }
 
 /// Whether this kernel supports `MADV_GUARD_INSTALL` (Linux 6.13+).
@@ -702,6 +782,43 @@ mod tests {
         for s in slab {
             cache.give(s);
         }
+    }
+
+    /// Whether reading one byte at `addr` faults (a guard), asked of the
+    /// kernel with `process_vm_readv`, which reports `EFAULT` instead of
+    /// raising a signal.
+    fn faults(addr: usize) -> bool {
+        let mut byte = 0u8;
+        let local = libc::iovec { iov_base: (&raw mut byte).cast(), iov_len: 1 };
+        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: 1 };
+        // SAFETY: reads one byte of our own address space into `byte`.
+        let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        n != 1
+    }
+
+    #[test]
+    fn a_cache_guards_the_stacks_it_hands_out_next_in_one_call() {
+        if guard_mode() != GuardMode::Install {
+            return;
+        }
+        let class = class_of(64 << 10);
+        let mut cache = StackCache { stacks: new_slab(class).unwrap() };
+        let fresh = cache.stacks.len();
+        assert!(fresh > GUARD_BATCH + 1);
+        let taken = cache.take(64 << 10).unwrap();
+        let batched = BATCH_GUARDS.load(Ordering::Relaxed) == BATCH_YES;
+        let taken = if batched { taken } else { taken.guarded().unwrap() };
+        assert!(taken.guarded && faults(taken.guard.get()) && faults(taken.guard_range().1 - 1));
+        assert!(!faults(taken.guard_range().1), "the stack above its guard is usable");
+        // The next stacks the cache hands out (the end of its list) were
+        // guarded with it, the rest were not touched.
+        let next = if batched { GUARD_BATCH - 1 } else { 0 };
+        for (i, s) in cache.stacks.iter().rev().enumerate() {
+            let guarded = i < next;
+            assert_eq!(s.guarded, guarded, "stack {i} from the end");
+            assert_eq!(faults(s.guard.get()), guarded, "stack {i} from the end");
+        }
+        cache.give(taken);
     }
 
     #[test]
