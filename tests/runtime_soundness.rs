@@ -137,3 +137,51 @@ fn enable_migration_applies_to_later_spawns() {
     let (stdout, stderr) = common::texts(&out);
     assert!(out.status.success() && stdout.contains("total=1000"), "stderr: {stderr}");
 }
+
+/// A parked goroutine's stack stays in place and live: goroutines and
+/// threads that borrow its locals (`waitgroup!`, `std::thread::scope`) keep
+/// reading and writing them while it sleeps. Copying a long-parked stack
+/// aside to give its page back, as Go's stack shrinking moves stacks, would
+/// hand them a zeroed page and drop their writes when the copy came back
+/// (scheduler README, "Rows still behind": why parked memory stays a page).
+#[test]
+fn borrowers_of_a_sleeping_goroutines_locals_see_them_live() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    const STEP: u64 = 1 << 20;
+    let _w = watchdog(Duration::from_secs(60), "borrowed locals of a sleeper");
+    go::run(|| {
+        for _ in 0..10 {
+            // 4 KiB of the sleeper's stack, each cell `i + k * STEP`.
+            let cells: [AtomicU64; 512] = std::array::from_fn(|i| AtomicU64::new(i as u64));
+            let stop = AtomicBool::new(false);
+            let writes = AtomicU64::new(0);
+            let borrow = |first: usize| {
+                let mut n = 0;
+                // Acquire pairs with the Release store of `stop` below.
+                while !stop.load(Ordering::Acquire) {
+                    for (i, c) in cells.iter().enumerate().skip(first).step_by(3) {
+                        let v = c.load(Ordering::Relaxed);
+                        assert_eq!(v % STEP, i as u64, "cell {i} lost its value");
+                        c.store(v + STEP, Ordering::Relaxed);
+                        n += 1;
+                    }
+                    go::runtime::gosched();
+                }
+                writes.fetch_add(n, Ordering::Relaxed);
+            };
+            std::thread::scope(|s| {
+                s.spawn(|| borrow(2));
+                go::waitgroup! {
+                    go borrow(0);
+                    go borrow(1);
+                    go::time::sleep(Duration::from_millis(30));
+                    // Release pairs with the borrowers' Acquire loads.
+                    stop.store(true, Ordering::Release);
+                }
+            });
+            let total: u64 = cells.iter().map(|c| c.load(Ordering::Relaxed) / STEP).sum();
+            assert_eq!(total, writes.load(Ordering::Relaxed), "a write to the stack was lost");
+            assert!(total > 0);
+        }
+    });
+}
