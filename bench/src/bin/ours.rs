@@ -96,7 +96,7 @@ fn main() {
         }
         // Select over 4 ready channels: receive from one, refill it. With
         // `select!`, as Go's select statement; `select4-builder` with the
-        // `Select` builder, which boxes each case.
+        // `Select` builder, which keeps its cases in a per-thread buffer.
         "select4" => {
             let chans: Vec<Chan<u64>> = (0..4).map(|_| Chan::new(1)).collect();
             chans.iter().for_each(|c| c.send(0));
