@@ -250,7 +250,6 @@ pub fn goroutine(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     let h = go::go!({ go::runtime::gomaxprocs() });
 ///     assert_eq!(h.join().unwrap(), 2);
 /// }
-/// # main();
 /// ```
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
