@@ -70,3 +70,32 @@ fn readme_crash_reports_are_what_the_examples_print() {
         assert_eq!(stderr.trim_end(), shown.trim_end(), "README's report of {example} {arg}");
     }
 }
+
+/// The compile errors the README quotes (a quoted phrase that starts with a
+/// type in backticks and speaks of a goroutine) are what rustc prints for a
+/// committed `tests/ui` case, word for word.
+#[test]
+fn readme_quotes_compile_errors_from_the_ui_cases() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut stderr = String::new();
+    for dir in std::fs::read_dir("tests/ui").unwrap() {
+        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            if path.extension().is_some_and(|e| e == "stderr") {
+                stderr += &std::fs::read_to_string(path).unwrap();
+            }
+        }
+    }
+    // Quoted phrases may wrap across lines in the README.
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let quotes: Vec<&str> = flat
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|q| q.starts_with('`') && q.contains("goroutine"))
+        .collect();
+    assert!(quotes.len() >= 2, "the README quotes its compile errors: {quotes:?}");
+    for q in quotes {
+        assert!(stderr.contains(q), "README quotes {q:?}, which no tests/ui case prints");
+    }
+}
