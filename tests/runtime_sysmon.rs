@@ -183,3 +183,40 @@ fn a_sleeper_wakes_on_time_beside_goroutines_that_compute() {
     assert!(worst < 60, "the sleeper's worst gap was {worst} ms");
     assert!(ticks > 20, "the sleeper woke {ticks} times in 300 ms");
 }
+
+#[test]
+fn a_goroutine_yields_for_a_due_timer_without_sysmon() {
+    // As above, with sysmon's requests turned off (GODEBUG=sysmonpreempt=0):
+    // the computing goroutines' own checks (every 256th runtime call) see
+    // the sleeper's timer due and yield. Without them the first sleep
+    // lasted until both had finished (one tick in 300 ms); sysmon alone is
+    // as late as the kernel is in scheduling its thread when the workers
+    // keep every CPU busy.
+    const NAME: &str = "a_goroutine_yields_for_a_due_timer_without_sysmon";
+    if is_child(NAME) {
+        let (worst, ticks) = go::run(|| {
+            let end = Instant::now() + Duration::from_millis(300);
+            let hs: Vec<_> =
+                (0..2).map(|_| go::spawn(move || compute_with_runtime_calls(end))).collect();
+            let (mut last, mut worst, mut ticks) = (Instant::now(), Duration::ZERO, 0);
+            while Instant::now() < end {
+                go::time::sleep(Duration::from_millis(1));
+                worst = worst.max(last.elapsed());
+                last = Instant::now();
+                ticks += 1;
+            }
+            hs.into_iter().for_each(|h| h.join().unwrap());
+            (worst, ticks)
+        });
+        println!("worst-gap-ms={}\nticks={ticks}", worst.as_millis());
+        return;
+    }
+    let out = run_child(NAME, &[("GOMAXPROCS", "1"), ("GODEBUG", "sysmonpreempt=0")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let worst = common::reported(&stdout, "worst-gap-ms", &stderr);
+    let ticks = common::reported(&stdout, "ticks", &stderr);
+    // About 1-3 ms a gap here.
+    assert!(worst < 60, "the sleeper's worst gap was {worst} ms");
+    assert!(ticks > 50, "the sleeper woke {ticks} times in 300 ms");
+}

@@ -90,6 +90,8 @@ pub(crate) fn poll_deregister(fd: RawFd, pd: &'static PollDesc) {
 pub(crate) fn checkpoint() {
     if preempt::PENDING.load(Ordering::Relaxed) != 0 {
         preempt::yield_if_asked();
+    } else {
+        preempt::count_call();
     }
 }
 

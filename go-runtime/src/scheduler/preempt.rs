@@ -13,15 +13,20 @@
 //! (`Worker::execute`), so a request is satisfied by any switch, not only
 //! by the yield it asked for.
 //!
+//! A goroutine also asks itself, every 256th runtime call (`count_call`):
+//! it yields if its worker has a timer due or it has run [`AFTER`], so a
+//! late sysmon (its thread waiting for a CPU) delays nobody.
+//!
 //! The flags are hints: a request that lands on the next goroutine (the
 //! asked one switched out meanwhile) costs that goroutine one early yield.
 //! Relaxed ordering throughout, since nothing is published through them.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::{park, worker};
-use crate::coroutine;
+use crate::{coroutine, trace};
 
 /// A goroutine that has run this long without switching out is asked to
 /// yield (Go's `forcePreemptNS`).
@@ -45,6 +50,58 @@ pub(super) fn withdraw(asked: &AtomicBool) -> bool {
         return true;
     }
     false
+}
+
+/// Whether sysmon asks workers to switch goroutines: yes, unless
+/// `GODEBUG=sysmonpreempt=0` (a diagnostic, like Go's `asyncpreemptoff`:
+/// then only the goroutines' own checks preempt; tests use it to check
+/// those alone).
+pub(super) fn sysmon_asks() -> bool {
+    static ASKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASKS.get_or_init(|| {
+        !std::env::var("GODEBUG")
+            .is_ok_and(|v| v.split(',').any(|kv| kv.trim() == "sysmonpreempt=0"))
+    })
+}
+
+/// Runtime calls between two checks a running goroutine makes of itself
+/// (`self_check`).
+const SELF_CHECK_EVERY: u32 = 256;
+
+thread_local! {
+    /// Runtime calls made on this thread, modulo 2^32.
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// `checkpoint` while nobody is asked: counts the call, and every
+/// [`SELF_CHECK_EVERY`]th the goroutine checks itself, so that a due timer
+/// or a long run is noticed without waiting for sysmon, whose thread the
+/// kernel may not schedule for milliseconds when the workers keep every
+/// CPU busy.
+#[inline]
+pub(super) fn count_call() {
+    let n = CALLS.get().wrapping_add(1);
+    CALLS.set(n);
+    if n.is_multiple_of(SELF_CHECK_EVERY) {
+        self_check();
+    }
+}
+
+/// The goroutine on this thread yields if its worker has a timer due or it
+/// has run for [`AFTER`] (what sysmon would ask, asked by itself).
+#[cold]
+#[inline(never)]
+fn self_check() {
+    if !coroutine::on_goroutine() {
+        return;
+    }
+    let Some(w) = worker::current() else { return };
+    if w.should_switch() {
+        if trace::on() {
+            trace::emit(trace::Kind::Preempt, coroutine::current_id(), w.index() as u64, 1);
+        }
+        park::yield_now();
+    }
 }
 
 /// The slow path of `checkpoint`: some worker is asked to switch; if it is

@@ -304,7 +304,7 @@ fn ask_to_switch(rt: &'static Runtime, seen: &mut Vec<Option<Seen>>, now: Instan
         let since = Seen::observe(slot, tick, goroutine, now).0.since;
         let timer_due =
             || w.timers.try_lock().and_then(|t| t.next_deadline()).is_some_and(|t| t <= now);
-        if now - since >= preempt::AFTER || timer_due() {
+        if preempt::sysmon_asks() && (now - since >= preempt::AFTER || timer_due()) {
             if trace::on() && !w.counts.preempt.load(Ordering::Relaxed) {
                 trace::emit(trace::Kind::Preempt, goroutine, i as u64, 0);
             }

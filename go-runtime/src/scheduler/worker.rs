@@ -86,6 +86,9 @@ pub(super) struct Worker {
     /// Fire due timers at the next schedule (sysmon asked this worker to
     /// switch goroutines, perhaps for a timer it could not fire).
     timers_now: Cell<bool>,
+    /// The schedule tick a goroutine's self-check first saw, and when
+    /// (`should_switch`).
+    run_seen: Cell<Option<(u32, Instant)>>,
 }
 
 /// How long a victim must stay on one goroutine before its runnext may be
@@ -134,6 +137,7 @@ pub(super) fn run(rt: &'static Runtime, index: usize) {
         ids: Cell::new((0, 0)),
         runnext_seen: Cell::new(None),
         timers_now: Cell::new(false),
+        run_seen: Cell::new(None),
     }));
     WORKER.with(|w| w.set(worker));
     trace::set_worker(index);
@@ -349,6 +353,27 @@ impl Worker {
     /// `goready` does: a woken sleeper runs next); returns the next deadline.
     fn fire_timers(&self) -> Option<Instant> {
         self.remote.fire_timers(|g| self.put_runnext(g))
+    }
+
+    /// Whether the running goroutine should yield now (its self-check,
+    /// `preempt::self_check`): a timer of this worker is due (it is fired
+    /// at the next schedule), or the goroutine has run since its first
+    /// self-check at least [`preempt::AFTER`].
+    pub(super) fn should_switch(&self) -> bool {
+        let now = Instant::now();
+        let due = self.remote.timers.try_lock().and_then(|t| t.next_deadline());
+        if due.is_some_and(|t| t <= now) {
+            self.timers_now.set(true);
+            return true;
+        }
+        let tick = self.tick.get();
+        match self.run_seen.get() {
+            Some((seen, since)) if seen == tick => now - since >= preempt::AFTER,
+            _ => {
+                self.run_seen.set(Some((tick, now)));
+                false
+            }
+        }
     }
 
     /// Whether sysmon has asked this worker to switch goroutines (called by
