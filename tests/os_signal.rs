@@ -119,3 +119,45 @@ fn sigquit_goes_to_the_channel_then_back_to_the_dump() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("SIGQUIT: quit\n"), "{stderr}");
 }
+
+/// A program whose every goroutine waits on a signal channel is not
+/// deadlocked, as in Go (`signal.Notify(c, os.Interrupt); <-c` is how a Go
+/// program waits for Ctrl-C): a signal may still come. The parent sends it
+/// once the child says it waits.
+#[test]
+fn waiting_for_a_signal_is_not_a_deadlock() {
+    use std::io::BufRead;
+    const NAME: &str = "waiting_for_a_signal_is_not_a_deadlock";
+    if is_child(NAME) {
+        let _dog = watchdog(Duration::from_secs(30), "waiting for a signal");
+        go::run(|| {
+            let ch = Chan::new(1);
+            signal::notify(&ch, &[Signal::SIGUSR1]);
+            println!("waiting");
+            println!("got {}", ch.recv().unwrap());
+        });
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GO_TEST_CHILD", NAME)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // (The harness prints "test ... " before the test's own output, on one line.)
+    assert!(lines.any(|l| l.unwrap().ends_with("waiting")), "the child never got to wait");
+    // Long enough for a deadlock check to have run (sysmon looks every 10 ms
+    // while nothing runs) before the signal comes.
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signals our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGUSR1) };
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(rest.iter().any(|l| l.ends_with("got user defined signal 1")), "{rest:?} {stderr}");
+    assert!(!stderr.contains("deadlock"), "{stderr}");
+}
