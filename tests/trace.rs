@@ -237,3 +237,68 @@ fn well_formed(xml: &str) {
     }
     assert!(stack.is_empty(), "unclosed elements: {stack:?}");
 }
+
+/// A goroutine spawned into its parent's runnext stays with the parent
+/// while the parent's thread is merely off the CPU. A thread blocked in a
+/// plain `std::thread::sleep` (2 ms) right after the spawn looks, to an idle
+/// worker, like one the kernel descheduled: its schedule tick stands still.
+/// Stealing the new goroutine then would split the pair for good (a
+/// started goroutine never moves), and every message between them would
+/// wake a thread: with more workers than CPUs one ping-pong run in a
+/// hundred ran 100 times slower so. Thieves now take a runnext only from a
+/// worker seen making runtime calls, or after 20 ms.
+#[test]
+fn a_spawned_partner_stays_with_a_parent_whose_thread_is_off_the_cpu() {
+    const NAME: &str = "a_spawned_partner_stays_with_a_parent_whose_thread_is_off_the_cpu";
+    if is_child(NAME) {
+        let out = std::env::var("TRACE_OUT").expect("TRACE_OUT");
+        go::run(move || {
+            go::runtime::trace::start(&out).unwrap();
+            for _ in 0..5 {
+                let (ping, pong) = (go::chan::Chan::<u64>::new(0), go::chan::Chan::<u64>::new(0));
+                let (rx, tx) = (ping.clone(), pong.clone());
+                let partner = go::spawn(move || {
+                    for v in &rx {
+                        tx.send(v + 1);
+                    }
+                });
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                for i in 0..100 {
+                    ping.send(i);
+                    assert_eq!(pong.recv(), Some(i + 1));
+                }
+                ping.close();
+                partner.join().unwrap();
+            }
+            go::runtime::trace::stop().unwrap();
+        });
+        return;
+    }
+    for procs in ["2", "4"] {
+        let path = trace_path(&format!("partner-{procs}"));
+        let out = run_child(NAME, &[("GOMAXPROCS", procs), ("TRACE_OUT", path.to_str().unwrap())]);
+        let (_, stderr) = texts(&out);
+        assert!(out.status.success(), "stderr: {stderr}");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // The P (track) of every run of every goroutine.
+        let mut ps: HashMap<u64, Vec<u64>> = HashMap::new();
+        for e in events(&v) {
+            if e["ph"] == "X" && e["pid"] == 1 && e["args"]["goroutine"].is_u64() {
+                let g = e["args"]["goroutine"].as_u64().unwrap();
+                ps.entry(g).or_default().push(e["tid"].as_u64().unwrap());
+            }
+        }
+        let main_p = ps[&1][0];
+        assert!(ps[&1].iter().all(|&p| p == main_p), "main moved: {:?}", ps[&1]);
+        let partners: Vec<_> = ps.iter().filter(|(g, _)| **g != 1).collect();
+        assert_eq!(partners.len(), 5, "{ps:?}");
+        for (g, runs) in partners {
+            assert!(
+                runs.iter().all(|&p| p == main_p),
+                "GOMAXPROCS={procs}: partner G{g} ran on P{:?}, main on P{main_p}",
+                runs.iter().collect::<std::collections::BTreeSet<_>>()
+            );
+        }
+    }
+}

@@ -87,8 +87,9 @@ pub(super) fn count_call() {
     }
 }
 
-/// The goroutine on this thread yields if its worker has a timer due or it
-/// has run for [`AFTER`] (what sysmon would ask, asked by itself).
+/// The goroutine on this thread beats its worker's heartbeat (thieves read
+/// it: `Counts::heartbeat`), and yields if its worker has a timer due or
+/// it has run for [`AFTER`] (what sysmon would ask, asked by itself).
 #[cold]
 #[inline(never)]
 fn self_check() {
@@ -96,6 +97,9 @@ fn self_check() {
         return;
     }
     let Some(w) = worker::current() else { return };
+    let beat = &w.remote().counts.heartbeat;
+    // Relaxed: only this thread writes it; thieves take it as a hint.
+    beat.store(beat.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     if w.should_switch() {
         if trace::on() {
             trace::emit(trace::Kind::Preempt, coroutine::current_id(), w.index() as u64, 1);

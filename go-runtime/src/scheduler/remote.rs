@@ -94,6 +94,11 @@ pub(super) struct Counts {
     /// Set by sysmon to ask the worker to switch goroutines (`preempt.rs`);
     /// unlike the rest, written by other threads too.
     pub(super) preempt: AtomicBool,
+    /// Bumped by the goroutine running on this worker at each of its
+    /// self-checks (every 256th runtime call, `preempt::self_check`): a
+    /// thief reads it to tell a worker that is running its goroutine from
+    /// one whose thread is off the CPU.
+    pub(super) heartbeat: AtomicU32,
 }
 
 impl Counts {

@@ -80,9 +80,8 @@ pub(super) struct Worker {
     /// Goroutine ids reserved for spawns on this worker: `(next, end)` (Go's
     /// `goidcache`).
     ids: Cell<(u64, u64)>,
-    /// A victim whose runnext this worker saw stealable: `(victim, the
-    /// victim's schedule tick then, when)`.
-    runnext_seen: Cell<Option<(usize, u32, Instant)>>,
+    /// A victim whose runnext this worker saw stealable, and when.
+    runnext_seen: Cell<Option<RunnextSeen>>,
     /// Fire due timers at the next schedule (sysmon asked this worker to
     /// switch goroutines, perhaps for a timer it could not fire).
     timers_now: Cell<bool>,
@@ -91,9 +90,25 @@ pub(super) struct Worker {
     run_seen: Cell<Option<(u32, Instant)>>,
 }
 
-/// How long a victim must stay on one goroutine before its runnext may be
-/// stolen (Go sleeps 3 us before stealing a running P's runnext).
+/// How long a victim must stay on one goroutine, its heartbeat moving,
+/// before its runnext may be stolen (Go sleeps 3 us before stealing a
+/// running P's runnext).
 const RUNNEXT_STEAL_DELAY: std::time::Duration = std::time::Duration::from_micros(3);
+/// How long a victim must stay on one goroutine without runtime calls
+/// (computing, or its thread off the CPU) before its runnext may be stolen.
+const RUNNEXT_STEAL_QUIET: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// A victim's runnext seen stealable: the victim, its schedule tick, its
+/// heartbeat at the last look, how many looks saw the heartbeat move, and
+/// when it was first seen.
+#[derive(Debug, Clone, Copy)]
+struct RunnextSeen {
+    victim: usize,
+    tick: u32,
+    beat: u32,
+    progress: u8,
+    since: Instant,
+}
 
 /// How many goroutine ids a worker reserves at once.
 const ID_BATCH: u64 = 64;
@@ -355,6 +370,11 @@ impl Worker {
         self.remote.fire_timers(|g| self.put_runnext(g))
     }
 
+    /// The half of this worker other threads see.
+    pub(super) fn remote(&self) -> &'static Remote {
+        self.remote
+    }
+
     /// Whether the running goroutine should yield now (its self-check,
     /// `preempt::self_check`): a timer of this worker is due (it is fired
     /// at the next schedule), or the goroutine has run since its first
@@ -438,15 +458,33 @@ impl Worker {
         // stealing it at once splits a producer/consumer pair over two
         // threads for good (a started goroutine never moves), so every
         // message between them would cost a cross-thread wake-up.
+        // "Busy" must mean running: an owner whose thread the kernel has
+        // taken off the CPU also keeps its tick (with more workers than
+        // CPUs, one ping-pong run in a hundred was split so, at 100 times
+        // the cost). So the owner's heartbeat (a beat every 256 runtime
+        // calls, `Counts::heartbeat`) must also have moved twice, or it
+        // must have kept the same goroutine for `RUNNEXT_STEAL_QUIET`
+        // (computing without runtime calls).
         for i in (0..n).map(|k| (start + k) % n).filter(|&i| i != self.remote.index) {
             let Some(victim) = self.rt.worker(i) else { continue };
             if !victim.runnext.steal_hint() {
                 continue;
             }
             let tick = victim.counts.schedtick.load(Ordering::Relaxed);
+            let beat = victim.counts.heartbeat.load(Ordering::Relaxed);
             match self.runnext_seen.get() {
-                Some((v, t, since)) if v == i && t == tick => {
-                    if since.elapsed() >= RUNNEXT_STEAL_DELAY
+                Some(mut seen) if seen.victim == i && seen.tick == tick => {
+                    if beat != seen.beat {
+                        seen.beat = beat;
+                        seen.progress = seen.progress.saturating_add(1);
+                        self.runnext_seen.set(Some(seen));
+                    }
+                    let waited = seen.since.elapsed();
+                    // The heartbeat seen moving twice: the owner is running,
+                    // not just between one last beat and a park its thread
+                    // has not got to yet.
+                    let running = seen.progress >= 2 && waited >= RUNNEXT_STEAL_DELAY;
+                    if (running || waited >= RUNNEXT_STEAL_QUIET)
                         && let Some(g) = victim.runnext.steal()
                     {
                         self.runnext_seen.set(None);
@@ -456,7 +494,13 @@ impl Worker {
                         return Some(g);
                     }
                 }
-                _ => self.runnext_seen.set(Some((i, tick, Instant::now()))),
+                _ => self.runnext_seen.set(Some(RunnextSeen {
+                    victim: i,
+                    tick,
+                    beat,
+                    progress: 0,
+                    since: Instant::now(),
+                })),
             }
         }
         None
