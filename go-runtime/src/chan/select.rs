@@ -151,10 +151,35 @@ struct Entry<'a, R> {
     at: *mut (dyn Case<'a, R> + 'a),
 }
 
+/// Room for one [`Entry`], whatever its `'a` and `R` (an index, a function
+/// pointer and a `dyn` pointer: four words): the entry lists are kept
+/// between builders as lists of these.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct EntrySlot([usize; 4]);
+
 thread_local! {
-    /// A builder's case buffer, kept between selects on this thread so that
-    /// a `Select` allocates only its entry list.
-    static SPARE: std::cell::Cell<Vec<Chunk>> = const { std::cell::Cell::new(Vec::new()) };
+    /// A builder's case buffer and entry list, kept between selects on this
+    /// thread so that a `Select` allocates nothing once they are big enough.
+    static SPARE: std::cell::Cell<(Vec<Chunk>, Vec<EntrySlot>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// `v` (empty) as a list of `U` in the same allocation.
+///
+/// # Safety
+/// `T` and `U` have the same size and alignment.
+unsafe fn recast<T, U>(v: Vec<T>) -> Vec<U> {
+    debug_assert!(v.is_empty());
+    if v.capacity() == 0 {
+        return Vec::new();
+    }
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // SAFETY: `v`'s allocation came from the global allocator for
+    // `capacity` values of `T`, the same layout as `capacity` values of `U`
+    // (caller's contract); the length is 0, so nothing is reinterpreted,
+    // and `v` is not dropped: the allocation has one owner.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<U>(), 0, v.capacity()) }
 }
 
 /// The builder's cases, stored one after another in one buffer of
@@ -169,22 +194,29 @@ thread_local! {
 struct Cases<'a, R> {
     buf: Vec<Chunk>,
     entries: Vec<Entry<'a, R>>,
+    /// Whether `placed` set every entry's `at` (the buffer has not moved
+    /// since: nothing is pushed after).
+    placed: bool,
 }
 
 impl<'a, R> Cases<'a, R> {
     fn new() -> Self {
-        Cases {
-            buf: SPARE.try_with(std::cell::Cell::take).unwrap_or_default(),
-            entries: Vec::new(),
-        }
+        assert!(
+            std::mem::size_of::<Entry<'a, R>>() == std::mem::size_of::<EntrySlot>()
+                && std::mem::align_of::<Entry<'a, R>>() == std::mem::align_of::<EntrySlot>()
+        );
+        let (buf, entries) = SPARE.try_with(std::cell::Cell::take).unwrap_or_default();
+        // SAFETY: same size and alignment (asserted above).
+        Cases { buf, entries: unsafe { recast(entries) }, placed: false }
     }
 
     fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Adds `case` at the end.
+    /// Adds `case` at the end (before `placed`).
     fn push<C: Case<'a, R> + 'a>(&mut self, case: C) {
+        debug_assert!(!self.placed);
         if std::mem::align_of::<C>() > std::mem::align_of::<Chunk>() {
             self.place(Box::new(case));
         } else {
@@ -223,6 +255,7 @@ impl<'a, R> Cases<'a, R> {
     /// The entries, each pointing at its case: the buffer no longer moves
     /// while the caller holds the result.
     fn placed(&mut self) -> &mut [Entry<'a, R>] {
+        self.placed = true;
         let base = self.buf.as_mut_ptr();
         for e in &mut self.entries {
             // SAFETY: the index is inside `buf` (invariant); `cast` is the
@@ -237,26 +270,35 @@ impl<R> Drop for Cases<'_, R> {
     fn drop(&mut self) {
         let base = self.buf.as_mut_ptr();
         // Taken first: if a case's drop panics, the rest leak, never drop twice.
-        for e in std::mem::take(&mut self.entries) {
-            // SAFETY: a live case of its own type at its index (invariant),
-            // dropped once.
-            unsafe { std::ptr::drop_in_place((e.cast)(base.add(e.index))) };
+        let mut entries = std::mem::take(&mut self.entries);
+        for e in &entries {
+            // SAFETY: the index is inside `buf` (invariant).
+            let case = if self.placed { e.at } else { (e.cast)(unsafe { base.add(e.index) }) };
+            // SAFETY: a live case of its own type (invariant), dropped once.
+            unsafe { std::ptr::drop_in_place(case) };
         }
+        entries.clear();
         let mut buf = std::mem::take(&mut self.buf);
-        if buf.capacity() > SPARE_MAX {
+        if buf.capacity() > SPARE_MAX || entries.capacity() > SPARE_MAX {
             return;
         }
         buf.clear();
+        // SAFETY: same size and alignment (asserted in `new`).
+        let entries: Vec<EntrySlot> = unsafe { recast(entries) };
         // `try_with`: a select dropped by a thread-local's destructor keeps
         // nothing.
         let _ = SPARE.try_with(|s| {
-            let old = s.take();
-            s.set(if old.capacity() >= buf.capacity() { old } else { buf });
+            let (old_buf, old_entries) = s.take();
+            s.set((
+                if old_buf.capacity() >= buf.capacity() { old_buf } else { buf },
+                if old_entries.capacity() >= entries.capacity() { old_entries } else { entries },
+            ));
         });
     }
 }
 
-/// The largest buffer kept for the next select (64 KiB).
+/// The largest buffer and entry list kept for the next select (4,096
+/// chunks or entries: 64 or 128 KiB).
 const SPARE_MAX: usize = 4096;
 
 impl<'a, R, C: Case<'a, R> + ?Sized> Case<'a, R> for Box<C> {
