@@ -78,7 +78,11 @@ thread_local! {
 /// or a long run is noticed without waiting for sysmon, whose thread the
 /// kernel may not schedule for milliseconds when the workers keep every
 /// CPU busy.
-#[inline]
+///
+/// Never inlined: the count is a `thread_local!`, which code inlined into
+/// another crate (a `Chan<T>` method) reaches through a function pointer,
+/// and the out-of-line call is cheaper (ten instructions).
+#[inline(never)]
 pub(super) fn count_call() {
     let n = CALLS.get().wrapping_add(1);
     CALLS.set(n);

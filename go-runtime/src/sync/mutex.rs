@@ -343,7 +343,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 1);
     /// ```
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         self.raw.lock();
         MutexGuard { mutex: self }
     }
@@ -360,7 +360,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(m.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         self.raw.try_lock().then(|| MutexGuard { mutex: self })
     }
 

@@ -161,7 +161,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert_eq!(*a + *b, 10);
     /// ```
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         // Acquire pairs with the Release in `write_unlock`.
         if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
             self.reader_sem.acquire(WaitReason::SyncRwMutexRLock);
@@ -178,7 +178,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert_eq!(*m.read(), 6);
     /// ```
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         self.w.lock();
         // Announce the writer; AcqRel pairs with the readers' Release.
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
@@ -200,7 +200,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert!(m.try_read().is_some());
     /// ```
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         let mut c = self.reader_count.load(Ordering::Relaxed);
         while c >= 0 {
             // Acquire pairs with the Release `fetch_add` of `write_unlock`:
@@ -229,7 +229,7 @@ impl<T: ?Sized> RwMutex<T> {
     /// assert!(m.try_write().is_some());
     /// ```
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
-        crate::scheduler::checkpoint();
+        crate::scheduler::checkpoint_uncounted();
         if !self.w.try_lock() {
             return None;
         }
