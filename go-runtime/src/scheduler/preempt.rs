@@ -13,9 +13,12 @@
 //! (`Worker::execute`), so a request is satisfied by any switch, not only
 //! by the yield it asked for.
 //!
-//! A goroutine also asks itself, every 256th runtime call (`count_call`):
-//! it yields if its worker has a timer due or it has run [`AFTER`], so a
-//! late sysmon (its thread waiting for a CPU) delays nobody.
+//! A goroutine also asks itself, every 256th counted runtime call
+//! (`count_call`; channel operations, `select`, sockets, `sleep(0)`, not
+//! the uncontended lock paths): it yields if its worker has a timer due or
+//! it has run [`AFTER`], so a late sysmon (its thread waiting for a CPU)
+//! delays nobody; and it beats its worker's heartbeat, which thieves read
+//! before taking the worker's `runnext`.
 //!
 //! The flags are hints: a request that lands on the next goroutine (the
 //! asked one switched out meanwhile) costs that goroutine one early yield.
