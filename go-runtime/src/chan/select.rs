@@ -125,7 +125,8 @@ trait Slot<'a, R> {
 
 impl<'a, R> Slot<'a, R> for Entry<'a, R> {
     fn case(&self) -> &(dyn Case<'a, R> + 'a) {
-        // SAFETY: only `Cases::placed` hands out entries, after setting `at`;
+        // SAFETY: `at` points at the live case in the buffer as it is now
+        // (`Cases` invariant); only `Cases::placed` hands out entries, and
         // its caller keeps the buffer in place and alive meanwhile.
         unsafe { &*self.at }
     }
@@ -147,7 +148,8 @@ struct Entry<'a, R> {
     index: usize,
     /// Turns the address of its first chunk into the case.
     cast: fn(*mut Chunk) -> *mut (dyn Case<'a, R> + 'a),
-    /// Its address, set by `Cases::placed` (null before).
+    /// Its address in the buffer as it is now (`Cases::push` points every
+    /// entry again when the buffer moves).
     at: *mut (dyn Case<'a, R> + 'a),
 }
 
@@ -188,35 +190,40 @@ unsafe fn recast<T, U>(v: Vec<T>) -> Vec<U> {
 ///
 /// # Invariants
 /// - `buf[..len]` holds, for each entry in order, a live case of the type
-///   its `cast` was made for, written at the entry's first chunk.
+///   its `cast` was made for, written at the entry's first chunk, and the
+///   entry's `at` points at it.
 /// - A case moves only bitwise, while the buffer grows, before any is
-///   registered (a case holds no pointer to itself until `register`).
+///   registered (a case holds no pointer to itself until `register`); every
+///   `at` is pointed again at once.
+/// - `needs_drop` is true if some case has drop glue.
 struct Cases<'a, R> {
     buf: Vec<Chunk>,
     entries: Vec<Entry<'a, R>>,
-    /// Whether `placed` set every entry's `at` (the buffer has not moved
-    /// since: nothing is pushed after).
-    placed: bool,
+    /// Whether some case needs dropping (else `drop` skips the list).
+    needs_drop: bool,
 }
 
 impl<'a, R> Cases<'a, R> {
+    #[inline]
     fn new() -> Self {
-        assert!(
-            std::mem::size_of::<Entry<'a, R>>() == std::mem::size_of::<EntrySlot>()
-                && std::mem::align_of::<Entry<'a, R>>() == std::mem::align_of::<EntrySlot>()
-        );
+        const {
+            assert!(
+                std::mem::size_of::<Entry<'a, R>>() == std::mem::size_of::<EntrySlot>()
+                    && std::mem::align_of::<Entry<'a, R>>() == std::mem::align_of::<EntrySlot>()
+            )
+        };
         let (buf, entries) = SPARE.try_with(std::cell::Cell::take).unwrap_or_default();
         // SAFETY: same size and alignment (asserted above).
-        Cases { buf, entries: unsafe { recast(entries) }, placed: false }
+        Cases { buf, entries: unsafe { recast(entries) }, needs_drop: false }
     }
 
     fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Adds `case` at the end (before `placed`).
+    /// Adds `case` at the end.
+    #[inline]
     fn push<C: Case<'a, R> + 'a>(&mut self, case: C) {
-        debug_assert!(!self.placed);
         if std::mem::align_of::<C>() > std::mem::align_of::<Chunk>() {
             self.place(Box::new(case));
         } else {
@@ -225,6 +232,7 @@ impl<'a, R> Cases<'a, R> {
     }
 
     /// `push` for a case aligned no more than a [`Chunk`].
+    #[inline]
     fn place<C: Case<'a, R> + 'a>(&mut self, case: C) {
         debug_assert!(std::mem::align_of::<C>() <= std::mem::align_of::<Chunk>());
         /// The case at its first chunk `p`.
@@ -233,49 +241,53 @@ impl<'a, R> Cases<'a, R> {
         }
         let chunks = std::mem::size_of::<C>().div_ceil(std::mem::size_of::<Chunk>()).max(1);
         let at = self.buf.len();
-        if self.entries.capacity() == 0 {
-            self.entries.reserve(4);
+        if self.buf.capacity() - at < chunks {
+            self.grow(chunks);
         }
-        self.buf.reserve(chunks);
-        // SAFETY: `reserve` made room for `chunks` chunks past `len`, which
-        // hold `size_of::<C>()` bytes, aligned for `C` (`push` checked); the
-        // new chunks are `MaybeUninit`, so `set_len` over them is sound, and
-        // the entry records the type for the invariant.
+        self.needs_drop |= std::mem::needs_drop::<C>();
+        // SAFETY: there is room for `chunks` chunks past `len`, which hold
+        // `size_of::<C>()` bytes, aligned for `C` (`push` checked); the new
+        // chunks are `MaybeUninit`, so `set_len` over them is sound, and the
+        // entry records the type and address for the invariant.
         unsafe {
-            self.buf.as_mut_ptr().add(at).cast::<C>().write(case);
+            let p = self.buf.as_mut_ptr().add(at);
+            p.cast::<C>().write(case);
             self.buf.set_len(at + chunks);
+            self.entries.push(Entry { index: at, cast: cast::<R, C>, at: cast::<R, C>(p) });
         }
-        self.entries.push(Entry {
-            index: at,
-            cast: cast::<R, C>,
-            at: std::ptr::null_mut::<C>() as *mut (dyn Case<'a, R> + 'a),
-        });
     }
 
-    /// The entries, each pointing at its case: the buffer no longer moves
-    /// while the caller holds the result.
-    fn placed(&mut self) -> &mut [Entry<'a, R>] {
-        self.placed = true;
+    /// Makes room for `chunks` more chunks; the cases move with the buffer,
+    /// so every entry is pointed at its case's new address.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, chunks: usize) {
+        self.buf.reserve(chunks);
         let base = self.buf.as_mut_ptr();
         for e in &mut self.entries {
             // SAFETY: the index is inside `buf` (invariant); `cast` is the
             // one made for the case written there.
             e.at = (e.cast)(unsafe { base.add(e.index) });
         }
+    }
+
+    /// The entries, each pointing at its case: the buffer no longer moves
+    /// while the caller holds the result.
+    fn placed(&mut self) -> &mut [Entry<'a, R>] {
         &mut self.entries
     }
 }
 
 impl<R> Drop for Cases<'_, R> {
     fn drop(&mut self) {
-        let base = self.buf.as_mut_ptr();
         // Taken first: if a case's drop panics, the rest leak, never drop twice.
         let mut entries = std::mem::take(&mut self.entries);
-        for e in &entries {
-            // SAFETY: the index is inside `buf` (invariant).
-            let case = if self.placed { e.at } else { (e.cast)(unsafe { base.add(e.index) }) };
-            // SAFETY: a live case of its own type (invariant), dropped once.
-            unsafe { std::ptr::drop_in_place(case) };
+        if self.needs_drop {
+            for e in &entries {
+                // SAFETY: a live case of its own type at `at` (invariant),
+                // dropped once.
+                unsafe { std::ptr::drop_in_place(e.at) };
+            }
         }
         entries.clear();
         let mut buf = std::mem::take(&mut self.buf);
@@ -588,6 +600,7 @@ impl<'a, R> Select<'a, R> {
     /// let r = go::chan::Select::new().recv(&ch, |v| v.unwrap() * 2).wait();
     /// assert_eq!(r, 8);
     /// ```
+    #[inline]
     pub fn recv<T: Send + 'a>(
         mut self,
         ch: &'a impl AsRecv<T>,
@@ -605,6 +618,7 @@ impl<'a, R> Select<'a, R> {
     /// let r = go::chan::Select::new().send(&ch, 5, || "sent").wait();
     /// assert_eq!((r, ch.recv()), ("sent", Some(5)));
     /// ```
+    #[inline]
     pub fn send<T: Send + 'a>(
         mut self,
         ch: &'a impl AsSend<T>,
@@ -715,9 +729,7 @@ fn run_select<'a, R>(
     for (i, o) in order.iter_mut().enumerate() {
         *o = i;
     }
-    for i in (1..n).rev() {
-        order.swap(i, (fastrand() % (i as u64 + 1)) as usize);
-    }
+    shuffle(order);
     if let Some(i) = order.iter().copied().find(|&i| cases[i].case_mut().poll()) {
         return cases[i].case_mut().run();
     }
@@ -810,6 +822,32 @@ impl Drop for LockAll<'_> {
             // registrations that used the state have returned.
             unsafe { l.unlock(token) };
         }
+    }
+}
+
+/// Puts `order` in a uniformly random order (Fisher-Yates), with Go's
+/// `cheaprandn` bound: a random word times the bound, keeping the high
+/// half. The low half is still uniform and feeds the next step (Lemire's
+/// batched bounded integers), so one draw of the generator serves a select
+/// of up to 14 cases instead of one draw and a division per case; a new
+/// draw comes once the bounds used multiply past 2^48, which keeps every
+/// index's bias under 2^-16.
+#[inline]
+fn shuffle(order: &mut [usize]) {
+    let mut r = fastrand();
+    let mut used: u64 = 1;
+    for i in (1..order.len()).rev() {
+        let bound = i as u64 + 1;
+        used = match used.checked_mul(bound) {
+            Some(u) if u <= 1 << 48 => u,
+            _ => {
+                r = fastrand();
+                bound
+            }
+        };
+        let m = u128::from(r) * u128::from(bound);
+        order.swap(i, (m >> 64) as usize);
+        r = m as u64;
     }
 }
 
@@ -940,6 +978,36 @@ mod tests {
             // Every case, over-aligned ones included, exactly once.
             assert_eq!(dropped, (0..40).collect::<Vec<usize>>());
             assert_eq!(Rc::strong_count(&drops), 1);
+        }
+    }
+
+    /// Every order of 4 cases equally often, and with 20 cases (more than
+    /// one draw of the generator) every case equally often in every place:
+    /// each count within 5% (about 5 standard deviations) of its share.
+    #[test]
+    fn poll_orders_are_uniform() {
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..240_000 {
+            let mut order = [0, 1, 2, 3];
+            shuffle(&mut order);
+            *seen.entry(order).or_insert(0u32) += 1;
+        }
+        assert_eq!(seen.len(), 24);
+        for (order, &n) in &seen {
+            assert!(n.abs_diff(10_000) < 500, "{order:?} came {n} times of 240,000");
+        }
+        let mut at = [[0u32; 20]; 20];
+        for _ in 0..200_000 {
+            let mut order: [usize; 20] = std::array::from_fn(|i| i);
+            shuffle(&mut order);
+            for (place, &case) in order.iter().enumerate() {
+                at[place][case] += 1;
+            }
+        }
+        for (place, counts) in at.iter().enumerate() {
+            for (case, &n) in counts.iter().enumerate() {
+                assert!(n.abs_diff(10_000) < 500, "case {case} polled {place}th {n} times");
+            }
         }
     }
 }
