@@ -135,3 +135,50 @@ fn set_gomaxprocs_returns_the_old_value_and_starts_workers() {
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success() && stdout.contains("ok"), "stderr: {stderr}");
 }
+
+/// With more workers than CPUs, new goroutines go to the workers already
+/// awake rather than waking one thread per goroutine: a goroutine stays on
+/// the thread it first ran on, and threads beyond the CPUs would only take
+/// turns on the same CPUs, every message between them a wake-up through the
+/// kernel (scheduler README, "More workers than CPUs"). 4 producers and 4
+/// consumers of one channel at GOMAXPROCS = 4 x the CPUs start on at most
+/// one thread more than there are CPUs, in 8 runs of 10.
+#[test]
+fn more_workers_than_cpus_do_not_spread_a_burst_of_goroutines() {
+    const NAME: &str = "more_workers_than_cpus_do_not_spread_a_burst_of_goroutines";
+    if is_child(NAME) {
+        let threads = Arc::new(Mutex::new(std::collections::HashSet::new()));
+        let ch = go::chan::Chan::<u64>::new(64);
+        let wg = go::sync::WaitGroup::new();
+        for i in 0..8 {
+            let (ch, threads) = (ch.clone(), threads.clone());
+            wg.go(move || {
+                threads.lock().unwrap().insert(std::thread::current().id());
+                if i % 2 == 0 {
+                    (0..20_000).for_each(|v| ch.send(v));
+                } else {
+                    (0..20_000).for_each(|_| assert!(ch.recv().is_some()));
+                }
+            });
+        }
+        wg.wait();
+        println!("threads={}", threads.lock().unwrap().len());
+        return;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let procs = (4 * cpus).to_string();
+    let mut counts = Vec::new();
+    for _ in 0..10 {
+        let out = run_child(NAME, &[("GOMAXPROCS", procs.as_str())]);
+        let (stdout, stderr) = texts(&out);
+        assert!(out.status.success(), "stderr: {stderr}");
+        let n: usize = stdout
+            .split("threads=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("stdout: {stdout}"));
+        counts.push(n);
+    }
+    let few = counts.iter().filter(|&&n| n <= cpus + 1).count();
+    assert!(few >= 8, "threads used per run at GOMAXPROCS={procs} on {cpus} CPUs: {counts:?}");
+}

@@ -54,8 +54,15 @@ pub(super) struct Runtime {
     /// Finished goroutines for reuse, shared by the workers.
     pub(super) recycled: Mutex<Vec<GRef>>,
     /// The CPUs this process may use (affinity and cgroup quota), which
-    /// bounds how many idle workers spin (`Idle::may_spin`).
+    /// bounds how many idle workers spin (`Idle::may_spin`) and which
+    /// workers take shared work when there are more workers than CPUs
+    /// (`takes_shared`).
     pub(super) cpus: usize,
+    /// With more workers than CPUs: set by sysmon while fewer awake
+    /// workers than CPUs have a CPU to use (the others are blocked in the
+    /// kernel) and goroutines wait for one, so that every active worker
+    /// takes shared work (`takes_shared`; README, "More workers than CPUs").
+    pub(super) spare_cpu: AtomicBool,
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -92,6 +99,7 @@ fn start() -> &'static Runtime {
             migrate_all: AtomicBool::new(false),
             recycled: Mutex::new(Vec::new()),
             cpus: available_cpus(),
+            spare_cpu: AtomicBool::new(false),
         }
     });
     if first {
@@ -160,9 +168,30 @@ impl Runtime {
         old
     }
 
-    /// Whether worker `index` takes shared work.
+    /// Whether worker `index` is one of the GOMAXPROCS active workers.
     pub(super) fn is_active(&self, index: usize) -> bool {
         self.active[index].load(Ordering::Relaxed)
+    }
+
+    /// Whether worker `index` takes shared work (goroutines not started
+    /// yet, and the global queue): an active worker does, except that with
+    /// more workers than CPUs only the first `cpus` of them do, unless
+    /// sysmon has seen a CPU go unused while goroutines waited
+    /// (`spare_cpu`). A goroutine stays on the worker it first ran on, and
+    /// threads beyond the CPUs would only take turns on the same CPUs, each
+    /// message between them a wake-up through the kernel (README, "More
+    /// workers than CPUs").
+    pub(super) fn takes_shared(&self, index: usize) -> bool {
+        self.is_active(index)
+            && (index < self.cpus
+                || !self.crowded()
+                // Relaxed: a hint; sysmon wakes a worker after setting it.
+                || self.spare_cpu.load(Ordering::Relaxed))
+    }
+
+    /// Whether there are more workers than CPUs.
+    pub(super) fn crowded(&self) -> bool {
+        self.nprocs() > self.cpus
     }
 
     /// Switches worker `index` off (sysmon: its goroutine blocks its thread)
@@ -287,7 +316,7 @@ impl Runtime {
 
     pub(super) fn notify_one(&self) {
         self.idle.notify_one(|i| {
-            if self.is_active(i) { self.worker(i).map(|w| &w.sleeper) } else { None }
+            if self.takes_shared(i) { self.worker(i).map(|w| &w.sleeper) } else { None }
         });
     }
 

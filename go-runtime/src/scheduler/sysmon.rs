@@ -178,10 +178,7 @@ fn cpu_ns(tid: i32) -> Option<u64> {
 /// Classifies a worker thread seen on one goroutine for `window`, having
 /// used `cpu_delta` ns of CPU meanwhile.
 fn classify(tid: i32, window: Duration, cpu_delta: u64) -> ThreadState {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
-    // The state is the first field after the parenthesised name.
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next());
-    match state {
+    match thread_state(tid) {
         Some('R') if u128::from(cpu_delta) * 2 < window.as_nanos() => ThreadState::Starved,
         Some('R') | None => ThreadState::Busy,
         Some(_) => ThreadState::Blocked,
@@ -213,6 +210,9 @@ fn run(rt: &'static Runtime) {
                 break;
             }
             let busy = ask_to_switch(rt, &mut seen, now);
+            if busy {
+                look_for_a_spare_cpu(rt);
+            }
             std::thread::sleep(if busy { NAP.min(period_end - now) } else { period_end - now });
         }
         waiting_before = rescue_idle_work(rt, waiting_before);
@@ -333,7 +333,49 @@ fn rescue_idle_work(rt: &'static Runtime, waiting_before: bool) -> bool {
         shared_work |= !w.stealer.is_empty() || w.runnext.steal_hint();
     }
     if shared_work && waiting_before {
-        rt.idle.wake_any(|i| if rt.is_active(i) { rt.worker(i).map(|w| &w.sleeper) } else { None });
+        rt.idle
+            .wake_any(|i| if rt.takes_shared(i) { rt.worker(i).map(|w| &w.sleeper) } else { None });
     }
     shared_work
+}
+
+/// With more workers than CPUs only the first `cpus` workers take shared
+/// work (`Runtime::takes_shared`), but a worker whose goroutine blocks its
+/// thread in the kernel uses no CPU. So at each nap, if goroutines that any
+/// worker may run wait (in the global queue or an awake worker's stealable
+/// queue), count the awake workers whose threads run or wait for a CPU
+/// (state `R` in `/proc`; one not running a goroutine is searching, so
+/// counts too): while they are fewer than the CPUs every active worker
+/// takes shared work, and one more is woken for it (README, "More workers
+/// than CPUs").
+fn look_for_a_spare_cpu(rt: &'static Runtime) {
+    if !rt.crowded() {
+        return;
+    }
+    let n = rt.num_started();
+    let awake = || (0..n).filter_map(|i| rt.worker(i)).filter(|w| !w.sleeper.is_sleeping());
+    let waiting =
+        !rt.injector.is_empty() || awake().any(|w| !w.stealer.is_empty() || w.runnext.steal_hint());
+    let spare = waiting
+        && awake()
+            .filter(|w| {
+                w.counts.running.load(Ordering::Relaxed) == 0
+                    || thread_state(w.tid.load(Ordering::Relaxed)).is_none_or(|c| c == 'R')
+            })
+            .count()
+            < rt.cpus;
+    // Relaxed: a hint for `takes_shared`; the wake-up below is what makes
+    // a worker look.
+    rt.spare_cpu.store(spare, Ordering::Relaxed);
+    if spare {
+        rt.notify_one();
+    }
+}
+
+/// The state letter of thread `tid` in `/proc` (`R` running or runnable,
+/// `S` sleeping, `D` in uninterruptible wait, ...), if it can be read.
+fn thread_state(tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // The state is the first field after the parenthesised name.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next())
 }

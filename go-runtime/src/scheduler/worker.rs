@@ -170,9 +170,14 @@ impl Worker {
         self.remote.index
     }
 
-    /// Whether this worker's index is below GOMAXPROCS (it takes shared work).
+    /// Whether this worker's index is below GOMAXPROCS.
     pub(super) fn is_active(&self) -> bool {
         self.rt.is_active(self.remote.index)
+    }
+
+    /// Whether this worker takes shared work (`Runtime::takes_shared`).
+    fn takes_shared(&self) -> bool {
+        self.rt.takes_shared(self.remote.index)
     }
 
     /// Counts a goroutine spawned on this worker; returns its id.
@@ -303,11 +308,9 @@ impl Worker {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             self.remote.counts.schedtick.store(tick, Ordering::Relaxed);
-            let active = self.is_active();
-
             // 1. Fairness: every 61st tick the global queue goes first.
-            if active
-                && tick.is_multiple_of(GLOBAL_QUEUE_PERIOD)
+            if tick.is_multiple_of(GLOBAL_QUEUE_PERIOD)
+                && self.takes_shared()
                 && let Some(g) = self.steal_global()
             {
                 return g;
@@ -525,7 +528,7 @@ impl Worker {
         {
             return true;
         }
-        if !self.is_active() {
+        if !self.takes_shared() {
             return false;
         }
         if !self.rt.injector.is_empty() {
@@ -594,7 +597,7 @@ impl Worker {
         {
             return None;
         }
-        if self.is_active() {
+        if self.takes_shared() {
             self.set_searching(true);
             for round in 0..SPIN_ROUNDS {
                 if let Some(g) = self.steal_global().or_else(|| self.steal_others()) {
@@ -627,11 +630,12 @@ impl Worker {
         let me = &self.remote.sleeper;
         let was_searching = self.searching.replace(false);
         idle.register_sleeper(self.remote.index, me, was_searching);
-        if was_searching && !self.is_active() {
-            // Switched off while searching: a pusher may have relied on our
-            // search (W3 skips waking anyone while a worker searches), but
-            // an inactive worker does not look at shared queues. Pass the
-            // duty to an active worker.
+        if was_searching && !self.takes_shared() {
+            // Switched off while searching (made inactive, or no longer
+            // taking shared work: more workers than CPUs): a pusher may have
+            // relied on our search (W3 skips waking anyone while a worker
+            // searches), but this worker no longer looks at shared queues.
+            // Pass the duty to one that does.
             self.rt.notify_one();
         }
         if self.work_visible() {
