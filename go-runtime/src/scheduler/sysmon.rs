@@ -356,14 +356,15 @@ fn look_for_a_spare_cpu(rt: &'static Runtime) {
     let awake = || (0..n).filter_map(|i| rt.worker(i)).filter(|w| !w.sleeper.is_sleeping());
     let waiting =
         !rt.injector.is_empty() || awake().any(|w| !w.stealer.is_empty() || w.runnext.steal_hint());
+    // Stops reading `/proc` at the `cpus`-th worker with a CPU.
     let spare = waiting
         && awake()
             .filter(|w| {
                 w.counts.running.load(Ordering::Relaxed) == 0
                     || thread_state(w.tid.load(Ordering::Relaxed)).is_none_or(|c| c == 'R')
             })
-            .count()
-            < rt.cpus;
+            .nth(rt.cpus - 1)
+            .is_none();
     // Relaxed: a hint for `takes_shared`; the wake-up below is what makes
     // a worker look.
     rt.spare_cpu.store(spare, Ordering::Relaxed);
