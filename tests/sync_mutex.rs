@@ -148,12 +148,13 @@ fn starving_mutex_child() {
             let started = started.clone();
             wg.go(move || {
                 threads.lock().insert(std::thread::current().id());
-                // 1 ms blocked in the kernel, not through the runtime:
+                // 3 ms blocked in the kernel, not through the runtime:
                 // meanwhile the other workers steal goroutines not yet
                 // started (with more workers than CPUs, those beyond the
                 // CPUs take them because these threads leave their CPUs
-                // unused: scheduler README, "More workers than CPUs").
-                std::thread::sleep(Duration::from_millis(1));
+                // unused for more than sysmon's 1 ms nap: scheduler
+                // README, "More workers than CPUs").
+                std::thread::sleep(Duration::from_millis(3));
                 started.done();
                 for _ in 0..8000 {
                     *M.lock() += 1;

@@ -48,6 +48,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use super::global::Runtime;
+use super::remote::Remote;
 use super::{netpoll, park, preempt, threads};
 use crate::{clock, trace};
 
@@ -211,7 +212,7 @@ fn run(rt: &'static Runtime) {
             }
             let busy = ask_to_switch(rt, &mut seen, now);
             if busy {
-                look_for_a_spare_cpu(rt);
+                look_for_a_spare_cpu(rt, &seen, now);
             }
             std::thread::sleep(if busy { NAP.min(period_end - now) } else { period_end - now });
         }
@@ -343,28 +344,37 @@ fn rescue_idle_work(rt: &'static Runtime, waiting_before: bool) -> bool {
 /// work (`Runtime::takes_shared`), but a worker whose goroutine blocks its
 /// thread in the kernel uses no CPU. So at each nap, if goroutines that any
 /// worker may run wait (in the global queue or an awake worker's stealable
-/// queue), count the awake workers whose threads run or wait for a CPU
-/// (state `R` in `/proc`; one not running a goroutine is searching, so
-/// counts too): while they are fewer than the CPUs every active worker
-/// takes shared work, and one more is woken for it (README, "More workers
-/// than CPUs").
-fn look_for_a_spare_cpu(rt: &'static Runtime) {
+/// queue), count the awake workers that have a CPU: all but those that
+/// have run the same goroutine since the previous look (`seen`, just
+/// updated by `ask_to_switch`) with a thread not in state `R` in `/proc`
+/// (a short wait in the kernel, such as a contended lock, is not counted).
+/// While they are fewer than the CPUs every active worker takes shared
+/// work, and one more is woken for it (README, "More workers than CPUs").
+fn look_for_a_spare_cpu(rt: &'static Runtime, seen: &[Option<Seen>], now: Instant) {
     if !rt.crowded() {
         return;
     }
     let n = rt.num_started();
-    let awake = || (0..n).filter_map(|i| rt.worker(i)).filter(|w| !w.sleeper.is_sleeping());
-    let waiting =
-        !rt.injector.is_empty() || awake().any(|w| !w.stealer.is_empty() || w.runnext.steal_hint());
-    // Stops reading `/proc` at the `cpus`-th worker with a CPU.
-    let spare = waiting
-        && awake()
-            .filter(|w| {
-                w.counts.running.load(Ordering::Relaxed) == 0
-                    || thread_state(w.tid.load(Ordering::Relaxed)).is_none_or(|c| c == 'R')
-            })
-            .nth(rt.cpus - 1)
-            .is_none();
+    let awake = || {
+        (0..n)
+            .filter_map(|i| rt.worker(i).map(|w| (i, w)))
+            .filter(|(_, w)| !w.sleeper.is_sleeping())
+    };
+    let waiting = !rt.injector.is_empty()
+        || awake().any(|(_, w)| !w.stealer.is_empty() || w.runnext.steal_hint());
+    let off_cpu = |i: usize, w: &Remote| {
+        let goroutine = w.counts.running.load(Ordering::Relaxed);
+        let tick = w.counts.schedtick.load(Ordering::Relaxed);
+        seen.get(i).copied().flatten().is_some_and(|s| {
+            goroutine != 0
+                && s.goroutine == goroutine
+                && s.tick == tick
+                && now - s.since >= NAP
+                && thread_state(w.tid.load(Ordering::Relaxed)).is_some_and(|c| c != 'R')
+        })
+    };
+    // Stops at the `cpus`-th worker found with a CPU.
+    let spare = waiting && awake().filter(|&(i, w)| !off_cpu(i, w)).nth(rt.cpus - 1).is_none();
     // Relaxed: a hint for `takes_shared`; the wake-up below is what makes
     // a worker look.
     rt.spare_cpu.store(spare, Ordering::Relaxed);
