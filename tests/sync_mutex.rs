@@ -151,8 +151,8 @@ fn starving_mutex_child() {
                 // 3 ms blocked in the kernel, not through the runtime:
                 // meanwhile the other workers steal goroutines not yet
                 // started (with more workers than CPUs, those beyond the
-                // CPUs take them because these threads leave their CPUs
-                // unused for more than sysmon's 1 ms nap: scheduler
+                // CPUs take them once sysmon has seen these threads off
+                // their CPUs at two looks a millisecond apart: scheduler
                 // README, "More workers than CPUs").
                 std::thread::sleep(Duration::from_millis(3));
                 started.done();

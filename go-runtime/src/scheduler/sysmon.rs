@@ -48,7 +48,6 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 
 use super::global::Runtime;
-use super::remote::Remote;
 use super::{netpoll, park, preempt, threads};
 use crate::{clock, trace};
 
@@ -200,6 +199,9 @@ fn run(rt: &'static Runtime) {
     // worker is busy, and at every period.
     let mut seen: Vec<Option<Seen>> = Vec::new();
     let mut waiting_before = false;
+    // Per worker: whether its thread was seen out of its CPU at the last
+    // look (`look_for_a_spare_cpu`).
+    let mut off_before: Vec<bool> = Vec::new();
     loop {
         // Between the period's duties, look every NAP while some worker
         // runs a goroutine: ask it to switch if it has a timer due or has
@@ -212,7 +214,7 @@ fn run(rt: &'static Runtime) {
             }
             let busy = ask_to_switch(rt, &mut seen, now);
             if busy {
-                look_for_a_spare_cpu(rt, &seen, now);
+                look_for_a_spare_cpu(rt, &mut off_before);
             }
             std::thread::sleep(if busy { NAP.min(period_end - now) } else { period_end - now });
         }
@@ -344,37 +346,38 @@ fn rescue_idle_work(rt: &'static Runtime, waiting_before: bool) -> bool {
 /// work (`Runtime::takes_shared`), but a worker whose goroutine blocks its
 /// thread in the kernel uses no CPU. So at each nap, if goroutines that any
 /// worker may run wait (in the global queue or an awake worker's stealable
-/// queue), count the awake workers that have a CPU: all but those that
-/// have run the same goroutine since the previous look (`seen`, just
-/// updated by `ask_to_switch`) with a thread not in state `R` in `/proc`
-/// (a short wait in the kernel, such as a contended lock, is not counted).
-/// While they are fewer than the CPUs every active worker takes shared
-/// work, and one more is woken for it (README, "More workers than CPUs").
-fn look_for_a_spare_cpu(rt: &'static Runtime, seen: &[Option<Seen>], now: Instant) {
+/// queue), count the awake workers that have a CPU: all but those running
+/// a goroutine whose thread was out of state `R` in `/proc` at this look
+/// and the one before (`off_before`, per worker), so that a moment in the
+/// kernel (a wait for a contended lock) does not count. While they are
+/// fewer than the CPUs every active worker takes shared work, and one more
+/// is woken for it (README, "More workers than CPUs").
+fn look_for_a_spare_cpu(rt: &'static Runtime, off_before: &mut Vec<bool>) {
     if !rt.crowded() {
         return;
     }
     let n = rt.num_started();
-    let awake = || {
-        (0..n)
-            .filter_map(|i| rt.worker(i).map(|w| (i, w)))
-            .filter(|(_, w)| !w.sleeper.is_sleeping())
-    };
+    off_before.resize(n, false);
+    let awake = |i: usize| rt.worker(i).filter(|w| !w.sleeper.is_sleeping());
     let waiting = !rt.injector.is_empty()
-        || awake().any(|(_, w)| !w.stealer.is_empty() || w.runnext.steal_hint());
-    let off_cpu = |i: usize, w: &Remote| {
-        let goroutine = w.counts.running.load(Ordering::Relaxed);
-        let tick = w.counts.schedtick.load(Ordering::Relaxed);
-        seen.get(i).copied().flatten().is_some_and(|s| {
-            goroutine != 0
-                && s.goroutine == goroutine
-                && s.tick == tick
-                && now - s.since >= NAP
+        || (0..n).filter_map(awake).any(|w| !w.stealer.is_empty() || w.runnext.steal_hint());
+    if !waiting {
+        off_before.fill(false);
+        rt.spare_cpu.store(false, Ordering::Relaxed);
+        return;
+    }
+    let mut on_cpu = 0;
+    for (i, before) in off_before.iter_mut().enumerate() {
+        let off = awake(i).is_some_and(|w| {
+            w.counts.running.load(Ordering::Relaxed) != 0
                 && thread_state(w.tid.load(Ordering::Relaxed)).is_some_and(|c| c != 'R')
-        })
-    };
-    // Stops at the `cpus`-th worker found with a CPU.
-    let spare = waiting && awake().filter(|&(i, w)| !off_cpu(i, w)).nth(rt.cpus - 1).is_none();
+        });
+        if awake(i).is_some() && !(off && *before) {
+            on_cpu += 1;
+        }
+        *before = off;
+    }
+    let spare = on_cpu < rt.cpus;
     // Relaxed: a hint for `takes_shared`; the wake-up below is what makes
     // a worker look.
     rt.spare_cpu.store(spare, Ordering::Relaxed);
