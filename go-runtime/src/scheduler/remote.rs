@@ -99,6 +99,11 @@ pub(super) struct Counts {
     /// thief reads it to tell a worker that is running its goroutine from
     /// one whose thread is off the CPU.
     pub(super) heartbeat: AtomicU32,
+    /// How many goroutines wait in the worker's own queues (`pinned` and
+    /// `local`), as of a recent schedule (every `LOAD_PERIOD`th tick): a
+    /// worker balancing new goroutines compares it with its own
+    /// (`Worker::balance`).
+    pub(super) queued: AtomicU32,
 }
 
 impl Counts {

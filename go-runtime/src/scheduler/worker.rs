@@ -24,6 +24,12 @@ use crate::{clock, trace};
 /// Go checks the global queue first every 61st schedule tick, so that
 /// goroutines there are not starved by two that keep waking each other.
 const GLOBAL_QUEUE_PERIOD: u32 = 61;
+/// A worker publishes how many goroutines it has queued (`Counts::queued`)
+/// every this many ticks.
+const LOAD_PERIOD: u32 = 8;
+/// `balance` takes goroutines from a worker only if it has queued at least
+/// this many more than the caller.
+const BALANCE_SLACK: usize = 4;
 /// Consecutive runnext picks before the queues get a turn: two goroutines
 /// that wake each other through runnext cannot starve the rest.
 const RUNNEXT_STREAK_MAX: u32 = 32;
@@ -308,10 +314,14 @@ impl Worker {
             let tick = self.tick.get().wrapping_add(1);
             self.tick.set(tick);
             self.remote.counts.schedtick.store(tick, Ordering::Relaxed);
-            // 1. Fairness: every 61st tick the global queue goes first.
+            if tick.is_multiple_of(LOAD_PERIOD) {
+                self.publish_load();
+            }
+            // 1. Fairness: every 61st tick the global queue goes first;
+            // then the balance of goroutines not started yet.
             if tick.is_multiple_of(GLOBAL_QUEUE_PERIOD)
                 && self.takes_shared()
-                && let Some(g) = self.steal_global()
+                && let Some(g) = self.steal_global().or_else(|| self.balance())
             {
                 return g;
             }
@@ -342,6 +352,58 @@ impl Worker {
                 return g;
             }
         }
+    }
+
+    /// How many goroutines wait in this worker's own queues.
+    fn load(&self) -> usize {
+        self.pinned.borrow().len() + self.local.len()
+    }
+
+    /// Publishes [`Worker::load`] for workers balancing (`Counts::queued`).
+    fn publish_load(&self) {
+        let load = u32::try_from(self.load()).unwrap_or(u32::MAX);
+        // Relaxed: a hint for `balance`.
+        self.remote.counts.queued.store(load, Ordering::Relaxed);
+    }
+
+    /// Takes goroutines that have not started yet from a worker with more
+    /// queued than this one, though this one has goroutines of its own to
+    /// run: enough to even the two out, at most half of what it has not
+    /// started. A goroutine stays on the worker it first runs on, so a
+    /// burst of spawns started by whichever worker happened to be idle
+    /// (Go would even them out later by stealing, ours cannot) would keep
+    /// one worker busy and the other idle for the rest of their lives
+    /// (README, "Balancing new goroutines"). Returns one to run now.
+    fn balance(&self) -> Option<GRef> {
+        let n = self.rt.num_started();
+        if n <= 1 {
+            return None;
+        }
+        let mine = self.load();
+        let start = self.next_random() as usize % n;
+        for i in (0..n).map(|k| (start + k) % n).filter(|&i| i != self.remote.index) {
+            let Some(victim) = self.rt.worker(i) else { continue };
+            // Relaxed: a hint, as where it is stored.
+            let theirs = victim.counts.queued.load(Ordering::Relaxed) as usize;
+            let backlog = victim.stealer.len();
+            if theirs < mine + BALANCE_SLACK || backlog == 0 {
+                continue;
+            }
+            let limit = ((theirs - mine) / 2).min(backlog.div_ceil(2)).max(1);
+            loop {
+                match victim.stealer.steal_batch_with_limit_and_pop(&self.local, limit) {
+                    Steal::Success(g) => {
+                        if trace::on() {
+                            trace::emit(trace::Kind::Steal, g.id(), i as u64, 0);
+                        }
+                        return Some(g);
+                    }
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        None
     }
 
     fn pop_local(&self, tick: u32) -> Option<GRef> {
