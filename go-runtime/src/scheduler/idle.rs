@@ -169,11 +169,14 @@ impl Idle {
     pub(super) fn wake_any(&self, sleepers: impl Fn(usize) -> Option<&'static Sleeper>) -> bool {
         let woken = {
             let mut list = self.sleepers.lock();
-            let Some(at) = list.iter().rposition(|&i| sleepers(i).is_some()) else {
+            // `sleepers` is asked once per worker: its answer may change
+            // meanwhile (which workers take shared work does).
+            let Some((at, s)) =
+                list.iter().enumerate().rev().find_map(|(at, &i)| Some((at, sleepers(i)?)))
+            else {
                 return false;
             };
-            let index = list.swap_remove(at);
-            let s = sleepers(index).expect("checked above");
+            list.swap_remove(at);
             // SeqCst pairs with the loads of W2 and of the woken worker's
             // `unregister_sleeper` (which takes the same lock).
             s.sleeping.store(false, Ordering::SeqCst);
@@ -232,5 +235,27 @@ mod tests {
         // Many idle workers on many CPUs: at most half the awake ones search.
         assert!(idle(0, 32).may_spin(64, 64));
         assert!(!idle(0, 33).may_spin(64, 64));
+    }
+
+    /// Whether a sleeper may take the work can change while `wake_any`
+    /// looks (sysmon flips which workers take shared work every
+    /// millisecond with more workers than CPUs): it must ask once per
+    /// worker. Asking again after choosing panicked the waking worker
+    /// ("checked above") in a GOMAXPROCS=8 run of the test suite.
+    #[test]
+    fn a_sleeper_is_judged_once_when_woken() {
+        let i = Idle::default();
+        let s: &'static Sleeper = Box::leak(Box::new(Sleeper::for_current_thread()));
+        i.register_sleeper(0, s, false);
+        let asked = std::cell::Cell::new(0);
+        // Eligible the first time it is asked only.
+        let woke = i.wake_any(|_| {
+            asked.set(asked.get() + 1);
+            (asked.get() == 1).then_some(s)
+        });
+        assert!(woke);
+        assert_eq!(asked.get(), 1);
+        assert!(!s.is_sleeping());
+        assert_eq!(i.num_sleeping.load(Ordering::Relaxed), 0);
     }
 }
