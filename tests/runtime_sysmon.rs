@@ -214,3 +214,35 @@ fn a_goroutine_yields_for_a_due_timer_without_sysmon() {
     }
     check_sleep_beside_computation(NAME, &[("GODEBUG", "sysmonpreempt=0")], 50);
 }
+
+/// With more workers than CPUs only the first `cpus` active workers take
+/// new goroutines (scheduler README, "More workers than CPUs"). When
+/// sysmon hands the work of workers whose goroutines block their threads
+/// to other workers, those it switches off must stop leading and the next
+/// active ones lead: with the leaders chosen by index (0 and 1 here), a
+/// goroutine spawned once the program was idle again waited for ever.
+#[test]
+fn new_goroutines_run_after_sysmon_replaced_the_leading_workers() {
+    const NAME: &str = "new_goroutines_run_after_sysmon_replaced_the_leading_workers";
+    if is_child(NAME) {
+        let _w = common::watchdog(Duration::from_secs(10), "goroutines after a hand-off");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Enough 200 ms blocking sleeps that the leading workers stall with
+        // goroutines waiting behind them: sysmon hands their work off.
+        let sleepers: Vec<_> = (0..4 * cpus)
+            .map(|_| go::spawn(|| std::thread::sleep(Duration::from_millis(200))))
+            .collect();
+        sleepers.into_iter().for_each(|h| h.join().unwrap());
+        // Idle: no goroutine runs, so sysmon has nothing to look at.
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        let hs: Vec<_> = (0..20u64).map(|i| go::spawn(move || i)).collect();
+        assert_eq!(hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>(), 190);
+        println!("others-ran-in-ms={}", t.elapsed().as_millis());
+        return;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let procs = (4 * cpus).to_string();
+    let stderr = check_child(NAME, &[("GOMAXPROCS", procs.as_str())]);
+    assert!(stderr.contains("has blocked worker"), "no hand-off happened: {stderr}");
+}

@@ -58,6 +58,10 @@ pub(super) struct Runtime {
     /// workers take shared work when there are more workers than CPUs
     /// (`takes_shared`).
     pub(super) cpus: usize,
+    /// With more workers than CPUs, whether each worker is one of the first
+    /// `cpus` active ones, which take shared work (`takes_shared`); set
+    /// with `active`, by `rebalance`.
+    lead: Box<[AtomicBool]>,
     /// With more workers than CPUs: set by sysmon while fewer awake
     /// workers than CPUs have a CPU to use (the others are blocked in the
     /// kernel) and goroutines wait for one, so that every active worker
@@ -91,6 +95,7 @@ fn start() -> &'static Runtime {
             num_started: AtomicUsize::new(0),
             nprocs: AtomicUsize::new(procs_from_env()),
             active: (0..MAX_PROCS).map(|_| AtomicBool::new(false)).collect(),
+            lead: (0..MAX_PROCS).map(|_| AtomicBool::new(false)).collect(),
             injector: Injector::new(),
             idle: CachePadded(Idle::default()),
             next_id: CachePadded(AtomicU64::new(1)),
@@ -175,16 +180,16 @@ impl Runtime {
 
     /// Whether worker `index` takes shared work (goroutines not started
     /// yet, and the global queue): an active worker does, except that with
-    /// more workers than CPUs only the first `cpus` of them do, unless
-    /// sysmon has seen a CPU go unused while goroutines waited
-    /// (`spare_cpu`). A goroutine stays on the worker it first ran on, and
+    /// more workers than CPUs only the first `cpus` active ones do (by
+    /// index: `lead`), unless sysmon has seen a CPU go unused while
+    /// goroutines waited (`spare_cpu`). A goroutine stays on the worker it first ran on, and
     /// threads beyond the CPUs would only take turns on the same CPUs, each
     /// message between them a wake-up through the kernel (README, "More
     /// workers than CPUs").
     pub(super) fn takes_shared(&self, index: usize) -> bool {
         self.is_active(index)
-            && (index < self.cpus
-                || !self.crowded()
+            && (!self.crowded()
+                || self.lead[index].load(Ordering::Relaxed)
                 // Relaxed: a hint; sysmon wakes a worker after setting it.
                 || self.spare_cpu.load(Ordering::Relaxed))
     }
@@ -246,6 +251,19 @@ impl Runtime {
                 // `Idle::register_sleeper`, as in `replace`.
                 self.active[i].store(false, Ordering::SeqCst);
                 active -= 1;
+            }
+        }
+        // The first `cpus` active workers lead (`takes_shared`): after a
+        // `replace` of worker 0, say, the next active one takes its place.
+        let mut leads = 0;
+        for i in 0..*started {
+            let lead = self.is_active(i) && leads < self.cpus;
+            leads += usize::from(lead);
+            // SeqCst pairs with the SeqCst fence of `Idle::register_sleeper`,
+            // as the `active` flags do: a searcher that stops leading hands
+            // its duty on (README, proof point 3).
+            if self.lead[i].swap(lead, Ordering::SeqCst) != lead && lead {
+                woken += 1;
             }
         }
         drop(started);
