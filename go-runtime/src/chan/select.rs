@@ -31,6 +31,13 @@ trait Case<'a, R> {
     fn is_nil(&self) -> bool;
     /// Step 1: completes the operation if it can without blocking.
     fn poll(&mut self) -> bool;
+    /// Step 2's second look: `poll` with every channel of the select
+    /// locked by the caller. A counterpart it served goes in `wake`, to be
+    /// woken after unlocking.
+    ///
+    /// # Safety
+    /// As for `register`.
+    unsafe fn poll_locked(&mut self, wake: &mut Option<Unparker>) -> bool;
     /// Step 3, with every channel of the select locked by the caller. A
     /// counterpart it served goes in `wake`, to be woken after unlocking.
     ///
@@ -323,6 +330,10 @@ impl<'a, R, C: Case<'a, R> + ?Sized> Case<'a, R> for Box<C> {
     fn poll(&mut self) -> bool {
         (**self).poll()
     }
+    unsafe fn poll_locked(&mut self, wake: &mut Option<Unparker>) -> bool {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { (**self).poll_locked(wake) }
+    }
     unsafe fn register(
         &mut self,
         op: &Arc<BlockedOp>,
@@ -389,6 +400,20 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
                 true
             }
             Err(_) => false,
+        }
+    }
+
+    unsafe fn poll_locked(&mut self, wake: &mut Option<Unparker>) -> bool {
+        let Some(raw) = &self.chan.raw else { return false };
+        // SAFETY: the caller holds the lock and no other reference into it.
+        let st = unsafe { raw.locked_state() };
+        match st.try_recv(raw.cap(), None) {
+            TryRecv::Ready(v, served) => {
+                *wake = served;
+                self.got = Some(v);
+                true
+            }
+            TryRecv::Empty => false,
         }
     }
 
@@ -459,6 +484,28 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
             Err((_, v)) => {
                 self.value = Some(v);
                 false
+            }
+        }
+    }
+
+    unsafe fn poll_locked(&mut self, wake: &mut Option<Unparker>) -> bool {
+        let Some(raw) = &self.chan.raw else { return false };
+        // SAFETY: the caller holds the lock and no other reference into it.
+        let st = unsafe { raw.locked_state() };
+        let v = self.value.take().expect("a send case has its value until sent");
+        match st.try_send(raw.cap(), v, None) {
+            TrySend::Sent(served) => {
+                *wake = served;
+                true
+            }
+            TrySend::Full(v) => {
+                self.value = Some(v);
+                false
+            }
+            // The caller's `LockAll` unlocks while this unwinds.
+            TrySend::Closed(v) => {
+                drop(v);
+                panic!("send on closed channel");
             }
         }
     }
@@ -733,9 +780,25 @@ fn run_select<'a, R>(
     if let Some(i) = order.iter().copied().find(|&i| cases[i].case_mut().poll()) {
         return cases[i].case_mut().run();
     }
-    // 2. Default.
+    // 2. Default, if nothing is ready with every channel locked: one lock
+    // at a time, the poll can see a case not ready yet and then another no
+    // longer ready, though one of them was ready all along (Go's
+    // selectgo polls with all the locks held; TestNonblockSelectRace2).
     if let Some(f) = default {
-        return f();
+        let mut wake = None;
+        let ready = {
+            let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()));
+            // SAFETY: `_locked` holds every non-nil case's channel lock, and
+            // no reference into any channel state outlives a call.
+            order.iter().copied().find(|&i| unsafe { cases[i].case_mut().poll_locked(&mut wake) })
+        };
+        if let Some(u) = wake {
+            u.unpark();
+        }
+        return match ready {
+            Some(i) => cases[i].case_mut().run(),
+            None => f(),
+        };
     }
     let deadline = timeout.as_ref().map(|t| t.0);
     if cases.iter().all(|c| c.case().is_nil()) {
@@ -751,7 +814,7 @@ fn run_select<'a, R>(
     let mut selected = None;
     let mut wake = None;
     {
-        let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()).collect());
+        let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()));
         for &i in order.iter() {
             let case = cases[i].case_mut();
             if case.is_nil() {
@@ -805,19 +868,68 @@ fn run_select<'a, R>(
 /// The locks of all of a select's channels, taken in address order (each
 /// once) so that two selects never deadlock; released on drop, also if a
 /// registration panics.
-struct LockAll<'a>(Vec<(&'a dyn ChanLock, RawGuard)>);
+struct LockAll<'a> {
+    /// The first 16 locks taken, in order (a select with a default that
+    /// finds nothing ready locks its channels without allocating).
+    small: [Option<(&'a dyn ChanLock, RawGuard)>; SMALL_LOCKS],
+    /// The rest, for a select on more channels.
+    large: Vec<(&'a dyn ChanLock, RawGuard)>,
+}
+
+/// How many locks `LockAll` keeps on the stack.
+const SMALL_LOCKS: usize = 16;
 
 impl<'a> LockAll<'a> {
-    fn new(mut locks: Vec<&'a dyn ChanLock>) -> Self {
-        locks.sort_by_key(|l| l.addr());
-        locks.dedup_by_key(|l| l.addr());
-        LockAll(locks.into_iter().map(|l| (l, l.lock())).collect())
+    fn new(locks: impl Iterator<Item = &'a dyn ChanLock>) -> Self {
+        let mut all = LockAll { small: [const { None }; SMALL_LOCKS], large: Vec::new() };
+        let mut refs: [Option<&'a dyn ChanLock>; SMALL_LOCKS] = [None; SMALL_LOCKS];
+        let mut many = Vec::new();
+        let mut n = 0;
+        for l in locks {
+            if n < SMALL_LOCKS {
+                refs[n] = Some(l);
+            } else {
+                if n == SMALL_LOCKS {
+                    many.extend(refs.iter().flatten().copied());
+                }
+                many.push(l);
+            }
+            n += 1;
+        }
+        let mut take = |l: &'a dyn ChanLock, at: &mut usize| {
+            if *at < SMALL_LOCKS {
+                all.small[*at] = Some((l, l.lock()));
+            } else {
+                all.large.push((l, l.lock()));
+            }
+            *at += 1;
+        };
+        let mut at = 0;
+        if n <= SMALL_LOCKS {
+            let refs = &mut refs[..n];
+            refs.sort_unstable_by_key(|l| l.map_or(0, |l| l.addr()));
+            let mut last = None;
+            for l in refs.iter().flatten() {
+                if last != Some(l.addr()) {
+                    last = Some(l.addr());
+                    take(*l, &mut at);
+                }
+            }
+        } else {
+            many.sort_by_key(|l| l.addr());
+            many.dedup_by_key(|l| l.addr());
+            for l in many {
+                take(l, &mut at);
+            }
+        }
+        all
     }
 }
 
 impl Drop for LockAll<'_> {
     fn drop(&mut self) {
-        while let Some((l, token)) = self.0.pop() {
+        let small = self.small.iter_mut().rev().filter_map(Option::take);
+        for (l, token) in std::iter::from_fn(|| self.large.pop()).chain(small) {
             // SAFETY: `token` is the acquisition `new` made of this lock; the
             // registrations that used the state have returned.
             unsafe { l.unlock(token) };
@@ -933,6 +1045,9 @@ mod tests {
         fn poll(&mut self) -> bool {
             (&raw const *self).addr().is_multiple_of(std::mem::align_of::<Self>())
                 && self.pad.iter().all(|&b| b == self.value as u8)
+        }
+        unsafe fn poll_locked(&mut self, _: &mut Option<Unparker>) -> bool {
+            self.poll()
         }
         unsafe fn register(
             &mut self,
