@@ -1125,4 +1125,51 @@ mod tests {
             }
         }
     }
+
+    /// A case that is not ready when polled alone, but is at the look with
+    /// every lock held (as `c1`/`c2` in TestNonblockSelectRace2 can be,
+    /// when another thread readies one and drains the other between two
+    /// unlocked polls).
+    struct ReadyOnSecondLook {
+        polls: u32,
+    }
+
+    impl Case<'static, u32> for ReadyOnSecondLook {
+        fn chan_lock(&self) -> Option<&'static dyn ChanLock> {
+            None
+        }
+        fn is_nil(&self) -> bool {
+            false
+        }
+        fn poll(&mut self) -> bool {
+            self.polls += 1;
+            false
+        }
+        unsafe fn poll_locked(&mut self, _: &mut Option<Unparker>) -> bool {
+            true
+        }
+        unsafe fn register(
+            &mut self,
+            _: &Arc<BlockedOp>,
+            _: usize,
+            _: &mut Option<Unparker>,
+        ) -> Reg {
+            Reg::Queued
+        }
+        fn abort(&mut self) {}
+        fn completed_by_waiter(&mut self, _: bool) {}
+        fn run(&mut self) -> u32 {
+            1
+        }
+    }
+
+    /// A select with a default takes it only if no case is ready with all
+    /// the channels locked: the unlocked poll alone took the default here.
+    #[test]
+    fn default_is_taken_only_after_a_look_with_every_lock_held() {
+        let mut case = ReadyOnSecondLook { polls: 0 };
+        let got = select_cases(&mut [CaseRef(&mut case)], Some(|| 0));
+        assert_eq!(got, 1, "the default ran though the case was ready");
+        assert_eq!(case.polls, 1);
+    }
 }
