@@ -787,7 +787,8 @@ fn run_select<'a, R>(
     if let Some(f) = default {
         let mut wake = None;
         let ready = {
-            let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()));
+            let _locked =
+                LockAll::new(cases.len(), cases.iter().filter_map(|c| c.case().chan_lock()));
             // SAFETY: `_locked` holds every non-nil case's channel lock, and
             // no reference into any channel state outlives a call.
             order.iter().copied().find(|&i| unsafe { cases[i].case_mut().poll_locked(&mut wake) })
@@ -814,7 +815,7 @@ fn run_select<'a, R>(
     let mut selected = None;
     let mut wake = None;
     {
-        let _locked = LockAll::new(cases.iter().filter_map(|c| c.case().chan_lock()));
+        let _locked = LockAll::new(cases.len(), cases.iter().filter_map(|c| c.case().chan_lock()));
         for &i in order.iter() {
             let case = cases[i].case_mut();
             if case.is_nil() {
@@ -869,58 +870,50 @@ fn run_select<'a, R>(
 /// once) so that two selects never deadlock; released on drop, also if a
 /// registration panics.
 struct LockAll<'a> {
-    /// The first 16 locks taken, in order (a select with a default that
-    /// finds nothing ready locks its channels without allocating).
+    /// The locks taken, in order, for a select on up to `SMALL_LOCKS`
+    /// cases (so that a select with a default that finds nothing ready
+    /// locks its channels without allocating).
     small: [Option<(&'a dyn ChanLock, RawGuard)>; SMALL_LOCKS],
-    /// The rest, for a select on more channels.
+    /// The locks taken, in order, for a select on more cases.
     large: Vec<(&'a dyn ChanLock, RawGuard)>,
 }
 
-/// How many locks `LockAll` keeps on the stack.
+/// How many cases a select may have for `LockAll` to keep its locks on the
+/// stack.
 const SMALL_LOCKS: usize = 16;
 
 impl<'a> LockAll<'a> {
-    fn new(locks: impl Iterator<Item = &'a dyn ChanLock>) -> Self {
-        let mut all = LockAll { small: [const { None }; SMALL_LOCKS], large: Vec::new() };
-        let mut refs: [Option<&'a dyn ChanLock>; SMALL_LOCKS] = [None; SMALL_LOCKS];
-        let mut many = Vec::new();
-        let mut n = 0;
-        for l in locks {
-            if n < SMALL_LOCKS {
-                refs[n] = Some(l);
-            } else {
-                if n == SMALL_LOCKS {
-                    many.extend(refs.iter().flatten().copied());
-                }
-                many.push(l);
-            }
-            n += 1;
-        }
-        let mut take = |l: &'a dyn ChanLock, at: &mut usize| {
-            if *at < SMALL_LOCKS {
-                all.small[*at] = Some((l, l.lock()));
-            } else {
-                all.large.push((l, l.lock()));
-            }
-            *at += 1;
-        };
-        let mut at = 0;
-        if n <= SMALL_LOCKS {
-            let refs = &mut refs[..n];
-            refs.sort_unstable_by_key(|l| l.map_or(0, |l| l.addr()));
-            let mut last = None;
-            for l in refs.iter().flatten() {
-                if last != Some(l.addr()) {
-                    last = Some(l.addr());
-                    take(*l, &mut at);
-                }
-            }
+    /// Takes the locks of `locks`, the channels of a select of `cases`
+    /// cases, each once, in address order.
+    fn new(cases: usize, locks: impl Iterator<Item = &'a dyn ChanLock>) -> Self {
+        let small = cases <= SMALL_LOCKS;
+        let (mut on_stack, mut on_heap) = ([None; SMALL_LOCKS], Vec::new());
+        let refs: &mut [Option<&'a dyn ChanLock>] = if small {
+            &mut on_stack[..cases]
         } else {
-            many.sort_by_key(|l| l.addr());
-            many.dedup_by_key(|l| l.addr());
-            for l in many {
-                take(l, &mut at);
+            on_heap.resize(cases, None);
+            &mut on_heap
+        };
+        for (slot, l) in refs.iter_mut().zip(locks) {
+            *slot = Some(l);
+        }
+        // Nil cases leave `None`, which sorts first and is skipped.
+        refs.sort_unstable_by_key(|l| l.map(|l| l.addr()));
+        let mut all = LockAll { small: [const { None }; SMALL_LOCKS], large: Vec::new() };
+        let mut last = None;
+        let mut held = 0;
+        for &l in refs.iter().flatten() {
+            if last == Some(l.addr()) {
+                continue;
             }
+            last = Some(l.addr());
+            let taken = (l, l.lock());
+            if small {
+                all.small[held] = Some(taken);
+            } else {
+                all.large.push(taken);
+            }
+            held += 1;
         }
         all
     }
@@ -928,6 +921,7 @@ impl<'a> LockAll<'a> {
 
 impl Drop for LockAll<'_> {
     fn drop(&mut self) {
+        // One of the two is empty.
         let small = self.small.iter_mut().rev().filter_map(Option::take);
         for (l, token) in std::iter::from_fn(|| self.large.pop()).chain(small) {
             // SAFETY: `token` is the acquisition `new` made of this lock; the

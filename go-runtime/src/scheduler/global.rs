@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_deque::Injector;
 use parking_lot::Mutex;
 
-use super::idle::Idle;
+use super::idle::{Idle, Sleeper};
 use super::remote::{CachePadded, Remote};
 use super::{dump, sysmon, worker};
 use crate::coroutine::{self, GRef};
@@ -333,9 +333,13 @@ impl Runtime {
     }
 
     pub(super) fn notify_one(&self) {
-        self.idle.notify_one(|i| {
-            if self.takes_shared(i) { self.worker(i).map(|w| &w.sleeper) } else { None }
-        });
+        self.idle.notify_one(|i| self.shared_sleeper(i));
+    }
+
+    /// Worker `index`'s sleeper, if the worker takes shared work: whom a
+    /// wake-up for shared work may choose.
+    pub(super) fn shared_sleeper(&self, index: usize) -> Option<&'static Sleeper> {
+        if self.takes_shared(index) { self.worker(index).map(|w| &w.sleeper) } else { None }
     }
 
     /// Makes a goroutine that is not bound to a worker runnable from a thread

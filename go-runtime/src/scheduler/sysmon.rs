@@ -336,8 +336,7 @@ fn rescue_idle_work(rt: &'static Runtime, waiting_before: bool) -> bool {
         shared_work |= !w.stealer.is_empty() || w.runnext.steal_hint();
     }
     if shared_work && waiting_before {
-        rt.idle
-            .wake_any(|i| if rt.takes_shared(i) { rt.worker(i).map(|w| &w.sleeper) } else { None });
+        rt.idle.wake_any(|i| rt.shared_sleeper(i));
     }
     shared_work
 }
@@ -368,11 +367,13 @@ fn look_for_a_spare_cpu(rt: &'static Runtime, off_before: &mut Vec<bool>) {
     }
     let mut on_cpu = 0;
     for (i, before) in off_before.iter_mut().enumerate() {
-        let off = awake(i).is_some_and(|w| {
-            w.counts.running.load(Ordering::Relaxed) != 0
-                && thread_state(w.tid.load(Ordering::Relaxed)).is_some_and(|c| c != 'R')
-        });
-        if awake(i).is_some() && !(off && *before) {
+        let Some(w) = awake(i) else {
+            *before = false;
+            continue;
+        };
+        let off = w.counts.running.load(Ordering::Relaxed) != 0
+            && thread_state(w.tid.load(Ordering::Relaxed)).is_some_and(|c| c != 'R');
+        if !(off && *before) {
             on_cpu += 1;
         }
         *before = off;
