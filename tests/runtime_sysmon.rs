@@ -3,9 +3,22 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{is_child, run_child, texts};
+
+/// The tests here time their children (gaps of a few milliseconds, yields
+/// within 100 ms); several CPU-bound children at once on a two-CPU machine
+/// stretched a gap past its bound. So each child runs alone.
+static CHILDREN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `run_child`, one child of this file at a time.
+fn run_alone(name: &str, envs: &[(&str, &str)]) -> std::process::Output {
+    let _alone = CHILDREN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    run_child(name, envs)
+}
 
 /// Runs `stall` in a goroutine at GOMAXPROCS=1, then, from this plain
 /// thread, spawns 20 goroutines during the stall and prints how long they
@@ -22,7 +35,7 @@ fn spawn_during_stall(stall: fn()) {
 }
 
 fn check_child(name: &str, envs: &[(&str, &str)]) -> String {
-    let out = run_child(name, envs);
+    let out = run_alone(name, envs);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let ms = common::reported(&stdout, "others-ran-in-ms", &stderr);
@@ -81,7 +94,7 @@ fn migratable_ticker_keeps_ticking_beside_a_stalled_goroutine() {
         println!("worst-gap-ms={}", worst.as_millis());
         return;
     }
-    let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+    let out = run_alone(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
     let ms = common::reported(&stdout, "worst-gap-ms", &stderr);
     assert!(ms < 50, "the migratable ticker stalled for {ms} ms");
@@ -97,7 +110,7 @@ fn the_stall_hook_replaces_the_report() {
         go::spawn(|| std::thread::sleep(Duration::from_millis(200))).join().unwrap();
         return;
     }
-    let out = run_child(NAME, &[]);
+    let out = run_alone(NAME, &[]);
     let (stdout, stderr) = texts(&out);
     assert!(stdout.contains("hook: goroutine "), "stdout: {stdout}");
     assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
@@ -140,7 +153,7 @@ fn a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms() {
         println!("back-after-ms={}", back.as_millis());
         return;
     }
-    let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+    let out = run_alone(NAME, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let ms = common::reported(&stdout, "back-after-ms", &stderr);
@@ -176,7 +189,7 @@ fn sleep_beside_computation() {
 fn check_sleep_beside_computation(name: &str, envs: &[(&str, &str)], min_ticks: u64) {
     let mut envs = envs.to_vec();
     envs.push(("GOMAXPROCS", "1"));
-    let out = run_child(name, &envs);
+    let out = run_alone(name, &envs);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let worst = common::reported(&stdout, "worst-gap-ms", &stderr);
@@ -245,4 +258,160 @@ fn new_goroutines_run_after_sysmon_replaced_the_leading_workers() {
     let procs = (4 * cpus).to_string();
     let stderr = check_child(NAME, &[("GOMAXPROCS", procs.as_str())]);
     assert!(stderr.contains("has blocked worker"), "no hand-off happened: {stderr}");
+}
+
+#[test]
+fn a_goroutine_that_spawns_in_a_loop_yields_after_about_10_ms() {
+    // A spawn is a runtime call too. At GOMAXPROCS=2 a goroutine spawning
+    // short goroutines for 300 ms, which the other worker takes and runs
+    // as fast as they come, never had 256 queued behind it (the spawn
+    // backlog's yield), so it never switched out: sysmon reported it as
+    // stalling its worker ("has blocked worker ... for 100 ms").
+    const NAME: &str = "a_goroutine_that_spawns_in_a_loop_yields_after_about_10_ms";
+    if is_child(NAME) {
+        let spawned = go::run(|| {
+            let end = Instant::now() + Duration::from_millis(300);
+            let spawner = go::spawn(move || {
+                let mut n = 0u64;
+                let mut x = 1u64;
+                while Instant::now() < end {
+                    for _ in 0..200 {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                        );
+                    }
+                    go::spawn(move || std::hint::black_box(x));
+                    n += 1;
+                }
+                n
+            });
+            spawner.join().unwrap()
+        });
+        println!("spawned={spawned}");
+        return;
+    }
+    let out = run_alone(NAME, &[("GOMAXPROCS", "2")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let n = common::reported(&stdout, "spawned", &stderr);
+    assert!(n > 1000, "spawned only {n} goroutines");
+    assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
+}
+
+#[test]
+fn a_goroutine_is_not_preempted_while_it_unwinds() {
+    // The thread's panic count is the thread's, not the goroutine's: a
+    // goroutine switched out in the middle of unwinding leaves it raised
+    // for the next goroutine on that thread, where `std::thread::panicking()`
+    // reads true (and a `std::sync::Mutex` it unlocks is poisoned). A
+    // preemption is optional, so a goroutine that is unwinding is not asked
+    // to yield: here one whose `Drop` computes 100 ms with channel
+    // operations while it unwinds. Before, it yielded after 10 ms and the
+    // goroutine it had spawned ran with the panic count raised.
+    const NAME: &str = "a_goroutine_is_not_preempted_while_it_unwinds";
+    if is_child(NAME) {
+        struct ComputeOnDrop;
+        impl Drop for ComputeOnDrop {
+            fn drop(&mut self) {
+                compute_with_runtime_calls(Instant::now() + Duration::from_millis(100));
+            }
+        }
+        let seen = go::run(|| {
+            let seen = Arc::new(AtomicBool::new(false));
+            let s = seen.clone();
+            let h = go::spawn(move || {
+                let _guard = ComputeOnDrop;
+                go::spawn(move || s.store(std::thread::panicking(), Ordering::SeqCst));
+                panic!("unwinding on purpose");
+            });
+            assert!(h.join().is_err());
+            seen.load(Ordering::SeqCst)
+        });
+        println!("other-goroutine-saw-panicking={}", u8::from(seen));
+        return;
+    }
+    let out = run_alone(NAME, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let seen = common::reported(&stdout, "other-goroutine-saw-panicking", &stderr);
+    assert_eq!(seen, 0, "a goroutine ran while another was unwinding on its thread");
+}
+
+/// In a child at GOMAXPROCS=1: the main goroutine yields to one that
+/// computes for 300 ms making `call` in every round, and prints how long it
+/// waited to run again; the parent checks it was asked to yield early.
+fn check_yields_after_about_10_ms(name: &str, call: fn()) {
+    if is_child(name) {
+        let back = go::run(move || {
+            let end = Instant::now() + Duration::from_millis(300);
+            let h = go::spawn(move || {
+                let mut x = 1u64;
+                while Instant::now() < end {
+                    for _ in 0..1000 {
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                        );
+                    }
+                    call();
+                }
+            });
+            let t = Instant::now();
+            go::runtime::gosched();
+            let back = t.elapsed();
+            h.join().unwrap();
+            back
+        });
+        println!("back-after-ms={}", back.as_millis());
+        return;
+    }
+    let out = run_alone(name, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let ms = common::reported(&stdout, "back-after-ms", &stderr);
+    assert!(ms < 100, "the yielding goroutine waited {ms} ms to run again");
+}
+
+#[test]
+fn a_goroutine_that_arms_timers_yields_after_about_10_ms() {
+    // Arming a timer is a runtime call (the first half of the timeout
+    // idiom `select! { ..., case <-time::after(d) => ... }`). Before, main
+    // waited the whole 300 ms.
+    check_yields_after_about_10_ms("a_goroutine_that_arms_timers_yields_after_about_10_ms", || {
+        drop(go::time::after(go::time::HOUR));
+        drop(go::time::Timer::new(go::time::HOUR));
+    });
+}
+
+#[test]
+fn a_timer_reset_while_its_worker_is_asked_to_switch_does_not_deadlock() {
+    // `Timer::reset` drains an unreceived value under the timer's lock. The
+    // drain was a channel operation, where a goroutine asked to yield did:
+    // with the lock held. sysmon asks a worker to switch when it has a
+    // timer due, and the worker then fires that timer, which takes the
+    // same lock: the worker's thread waited for itself for ever.
+    const NAME: &str = "a_timer_reset_while_its_worker_is_asked_to_switch_does_not_deadlock";
+    if is_child(NAME) {
+        let _watchdog = common::watchdog(Duration::from_secs(10), "the reset loop");
+        let resets = go::run(|| {
+            let t = go::time::Timer::new(Duration::from_micros(1));
+            let end = Instant::now() + Duration::from_millis(300);
+            let (mut resets, mut x) = (0u64, 1u64);
+            while Instant::now() < end {
+                for _ in 0..100 {
+                    x = std::hint::black_box(
+                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                    );
+                }
+                t.reset(Duration::from_micros(1));
+                resets += 1;
+            }
+            resets
+        });
+        println!("resets={resets}");
+        return;
+    }
+    let out = run_alone(NAME, &[("GOMAXPROCS", "1")]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert!(common::reported(&stdout, "resets", &stderr) > 0);
 }

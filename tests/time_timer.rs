@@ -180,7 +180,8 @@ const ROUNDS: u64 = 1_000_000;
 /// Go 1.23 frees a timer nobody can receive from at once: a `select!` with
 /// a `time::after(HOUR)` case that never wins, in a loop, must not keep a
 /// million hour-long timers (266 MB before), nor should a million
-/// `recv_timeout(HOUR)`s that are answered early.
+/// `recv_timeout(HOUR)`s that are answered early, nor a million resets of
+/// one `Timer` or `Ticker`.
 #[test]
 fn unreferenced_timers_are_freed_at_once() {
     const NAME: &str = "unreferenced_timers_are_freed_at_once";
@@ -192,7 +193,7 @@ fn unreferenced_timers_are_freed_at_once() {
             let kib: u64 = line.rsplit(' ').nth(1).unwrap().parse().unwrap();
             assert!(kib < 16 << 10, "{line}");
         }
-        assert_eq!(stdout.matches("grew").count(), 2, "{stdout}");
+        assert_eq!(stdout.matches("grew").count(), 5, "{stdout}");
         return;
     }
     let _w = common::watchdog(Duration::from_secs(300), "a million unreferenced timers");
@@ -223,5 +224,27 @@ fn unreferenced_timers_are_freed_at_once() {
         ping.close();
         echo.join().unwrap();
         println!("recv_timeout: grew {} KiB", rss_kib().saturating_sub(before));
+
+        // An idle timeout pushed back at every message: each reset armed a
+        // new firing and the old ones stayed in the heap until their
+        // deadlines (about 80 MB here before).
+        let t = time::Timer::new(time::HOUR);
+        let before = rss_kib();
+        for _ in 0..ROUNDS {
+            assert!(t.reset(time::HOUR));
+        }
+        println!("Timer::reset: grew {} KiB", rss_kib().saturating_sub(before));
+        let ticker = time::Ticker::new(time::HOUR);
+        let before = rss_kib();
+        for _ in 0..ROUNDS {
+            ticker.reset(time::HOUR);
+        }
+        println!("Ticker::reset: grew {} KiB", rss_kib().saturating_sub(before));
+        let f = time::after_func(time::HOUR, || unreachable!("an hour passed"));
+        let before = rss_kib();
+        for _ in 0..ROUNDS {
+            assert!(f.reset(time::HOUR));
+        }
+        println!("after_func reset: grew {} KiB", rss_kib().saturating_sub(before));
     });
 }

@@ -475,6 +475,12 @@ impl<T: Send> Chan<T> {
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), T> {
         crate::scheduler::checkpoint();
+        self.try_send_in_place(v)
+    }
+
+    /// [`try_send`](Self::try_send) without the scheduling point: it never
+    /// switches goroutines, for runtime code that holds a lock of its own.
+    pub(crate) fn try_send_in_place(&self, v: T) -> Result<(), T> {
         let Some(raw) = &self.raw else { return Err(v) };
         raw.send_or_keep(raw.lock(), v).map_err(|(_, v)| v)
     }
@@ -498,6 +504,12 @@ impl<T: Send> Chan<T> {
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         crate::scheduler::checkpoint();
+        self.try_recv_in_place()
+    }
+
+    /// [`try_recv`](Self::try_recv) without the scheduling point: it never
+    /// switches goroutines, for runtime code that holds a lock of its own.
+    pub(crate) fn try_recv_in_place(&self) -> Result<T, TryRecvError> {
         let Some(raw) = &self.raw else { return Err(TryRecvError::Empty) };
         match raw.recv_or_keep(raw.lock()) {
             Ok(v) => v.ok_or(TryRecvError::Closed),

@@ -78,9 +78,15 @@ pub(crate) fn spawn(opts: SpawnOpts, body: Body) -> io::Result<u64> {
     }
     let recycled = w.and_then(|w| w.take_recycled());
     let g = Goroutine::new(recycled, spec, size, body);
-    if submit(g) {
-        // A long queue on this worker: let it drain (see `submit`).
+    if submit(g) && !std::thread::panicking() {
+        // A long queue on this worker: let it drain (see `submit`; not
+        // while unwinding, `preempt.rs`).
         park::yield_now();
+    } else {
+        // A spawn is a runtime call like any other: a goroutine asked to
+        // yield (it has run 10 ms) does so here. Without it, a loop whose
+        // spawns another worker takes as fast as they come never yielded.
+        super::checkpoint();
     }
     Ok(id)
 }

@@ -20,6 +20,14 @@
 //! delays nobody; and it beats its worker's heartbeat, which thieves read
 //! before taking the worker's `runnext`.
 //!
+//! A goroutine that is unwinding (a `Drop` run by a panic) is never asked
+//! to yield, nor does it ask itself: the panic count std keeps is the
+//! thread's, so a goroutine switched out mid-unwind would leave it raised
+//! for the goroutines that run next on its thread (`thread::panicking()`
+//! true there, and a `std::sync::Mutex` they unlock poisoned). A blocking
+//! operation in such a `Drop` still switches goroutines, as it must (see
+//! `coroutine/README.md`, "Panics").
+//!
 //! The flags are hints: a request that lands on the next goroutine (the
 //! asked one switched out meanwhile) costs that goroutine one early yield.
 //! Relaxed ordering throughout, since nothing is published through them.
@@ -100,7 +108,7 @@ pub(super) fn count_call() {
 #[cold]
 #[inline(never)]
 fn self_check() {
-    if !coroutine::on_goroutine() {
+    if !coroutine::on_goroutine() || std::thread::panicking() {
         return;
     }
     let Some(w) = worker::current() else { return };
@@ -120,7 +128,7 @@ fn self_check() {
 #[cold]
 #[inline(never)]
 pub(super) fn yield_if_asked() {
-    if !coroutine::on_goroutine() {
+    if !coroutine::on_goroutine() || std::thread::panicking() {
         return;
     }
     if worker::current().is_some_and(|w| w.asked_to_switch()) {

@@ -149,6 +149,9 @@ fn call_at_inline(deadline: Option<Instant>, f: impl Callback + 'static) {
     let Some(t) = deadline else { return };
     if coroutine::on_goroutine() {
         scheduler::add_timer(t, Box::new(f));
+        // Arming a timer is a runtime call: a goroutine asked to yield
+        // does so here (a timer fired from the heap is no goroutine).
+        scheduler::checkpoint();
     } else {
         spawn(move || {
             sleep(t.saturating_duration_since(Instant::now()));

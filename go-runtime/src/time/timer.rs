@@ -12,14 +12,23 @@
 //! (or from a sleeping goroutine when armed from a plain thread). A firing
 //! holds only a `Weak` reference, so a dropped `Timer` or `Ticker` needs no
 //! `stop` to be freed (57).
+//!
+//! `armed` mirrors, outside the lock, the generation whose firing may still
+//! deliver (`DISARMED` when none may): the timer heap asks it whether a
+//! firing still matters (`Firing::is_live`) and drops a stopped or
+//! superseded one unfired, so a `Timer` reset in a loop (an idle timeout
+//! pushed back at every message) keeps one entry per live schedule in the
+//! heap, not one per reset until each old deadline.
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{call_at, call_at_inline};
+use super::call_at_inline;
 use crate::chan::{Chan, Receiver};
 use crate::scheduler::Callback;
+use crate::spawn::spawn;
 
 /// What a timer does when it fires.
 enum Action {
@@ -50,7 +59,13 @@ struct Inner {
     /// Made by `tick`: no handle owns it, its firings keep it alive, and it
     /// stops once nobody can receive from its channel.
     self_owned: bool,
+    /// The generation whose firing may deliver, or [`DISARMED`] (module
+    /// docs); written under `state`'s lock, shared with the firings.
+    armed: Arc<AtomicU64>,
 }
+
+/// `Inner::armed` when no firing may deliver.
+const DISARMED: u64 = u64::MAX;
 
 impl Inner {
     /// Arms a firing at `deadline` for the current generation.
@@ -60,15 +75,15 @@ impl Inner {
         } else {
             Held::Weak(Arc::downgrade(self))
         };
-        let firing = Firing { timer, generation };
+        let firing = Firing { timer, generation, armed: self.armed.clone() };
         match self.action {
             // Runtime code only: the lock, a send of the time, and, when the
             // firing held the last reference, the drop of a timer that holds
             // no user value. So it runs inline, from the timer heap.
             Action::Send => call_at_inline(deadline, firing),
             // Dropping the last reference would drop the user's function:
-            // its own goroutine does that (`call_at`).
-            Action::Call(_) => call_at(deadline, move || Box::new(firing).call()),
+            // its own goroutine does that.
+            Action::Call(_) => call_at_inline(deadline, InGoroutine(firing)),
         }
     }
 
@@ -79,10 +94,24 @@ impl Inner {
         let mut pending = st.active;
         st.active = false;
         st.generation += 1;
-        while self.tx.try_recv().is_ok() {
+        self.set_armed(DISARMED);
+        // Under the timer's lock: a drain that yielded here would leave the
+        // lock held while the worker fires timers, this one included.
+        while self.tx.try_recv_in_place().is_ok() {
             pending = true;
         }
         pending
+    }
+}
+
+impl Inner {
+    /// Publishes which generation's firing may deliver (under `state`'s
+    /// lock, before that firing is armed).
+    fn set_armed(&self, generation: u64) {
+        // Relaxed: a hint for the timer heap, which reads it only for
+        // firings pushed after this store (the heap's lock orders the two);
+        // a stale read can only call a dead firing live, never the reverse.
+        self.armed.store(generation, Ordering::Relaxed);
     }
 }
 
@@ -100,6 +129,8 @@ struct Firing {
     timer: Held,
     /// The generation it was armed in.
     generation: u64,
+    /// The timer's `armed`.
+    armed: Arc<AtomicU64>,
 }
 
 impl Callback for Firing {
@@ -114,13 +145,30 @@ impl Callback for Firing {
         }
     }
 
-    /// A firing of a dropped timer is dead: the heap drops it at once
-    /// rather than at the deadline.
+    /// A firing of a dropped, stopped or re-armed timer is dead: the heap
+    /// drops it at once rather than at the deadline.
     fn is_live(&self) -> bool {
-        match &self.timer {
+        let held = match &self.timer {
             Held::Strong(_) => true,
             Held::Weak(w) => w.strong_count() > 0,
-        }
+        };
+        // Relaxed: see `Inner::set_armed`.
+        held && self.armed.load(Ordering::Relaxed) == self.generation
+    }
+}
+
+/// An `after_func` timer's firing: spawns a goroutine that fires it (as
+/// `call_at` does), and is as live as the firing it carries.
+struct InGoroutine(Firing);
+
+impl Callback for InGoroutine {
+    fn call(self: Box<Self>) {
+        let firing = self.0;
+        spawn(move || Box::new(firing).call());
+    }
+
+    fn is_live(&self) -> bool {
+        self.0.is_live()
     }
 }
 
@@ -133,12 +181,14 @@ fn fire(t: &Arc<Inner>, generation: u64) {
     if t.self_owned && t.tx.is_unreferenced() {
         // A `tick` channel nobody holds: stop, and let it be freed (57).
         st.active = false;
+        t.set_armed(DISARMED);
         return;
     }
     let now = Instant::now();
     match (&t.action, st.period) {
         (Action::Call(f), _) => {
             st.active = false;
+            t.set_armed(DISARMED);
             let f = f.clone();
             drop(st);
             // An `after_func` timer fires in a goroutine of its own
@@ -147,12 +197,13 @@ fn fire(t: &Arc<Inner>, generation: u64) {
         }
         (Action::Send, None) => {
             st.active = false;
+            t.set_armed(DISARMED);
             // Empty after `disarm`, so there is room.
-            let _ = t.tx.try_send(now);
+            let _ = t.tx.try_send_in_place(now);
         }
         (Action::Send, Some(period)) => {
             // A slow reader keeps at most one pending tick (56).
-            let _ = t.tx.try_send(now);
+            let _ = t.tx.try_send_in_place(now);
             drop(st);
             t.arm(now.checked_add(period), generation);
         }
@@ -192,6 +243,7 @@ fn new_inner(tx: Chan<Instant>, action: Action, period: Option<Duration>) -> Arc
         tx,
         action,
         self_owned: false,
+        armed: Arc::new(AtomicU64::new(0)),
     })
 }
 
@@ -222,8 +274,12 @@ impl Timer {
     /// assert!(!t.stop());
     /// ```
     pub fn stop(&self) -> bool {
-        let mut st = self.inner.state.lock();
-        self.inner.disarm(&mut st)
+        let pending = {
+            let mut st = self.inner.state.lock();
+            self.inner.disarm(&mut st)
+        };
+        crate::scheduler::checkpoint();
+        pending
     }
 
     /// Re-arms the timer to fire after `d` (Go's `t.Reset(d)`), dropping any
@@ -240,6 +296,7 @@ impl Timer {
         let pending = self.inner.disarm(&mut st);
         st.active = true;
         let generation = st.generation;
+        self.inner.set_armed(generation);
         drop(st);
         self.inner.arm(Instant::now().checked_add(d), generation);
         pending
@@ -320,8 +377,11 @@ impl Ticker {
     /// assert!(t.c.recv_timeout(10 * go::time::MILLISECOND).is_err());
     /// ```
     pub fn stop(&self) {
-        let mut st = self.inner.state.lock();
-        self.inner.disarm(&mut st);
+        {
+            let mut st = self.inner.state.lock();
+            self.inner.disarm(&mut st);
+        }
+        crate::scheduler::checkpoint();
     }
 
     /// Restarts the ticker with period `d` (Go's `t.Reset(d)`).
@@ -342,6 +402,7 @@ impl Ticker {
         st.active = true;
         st.period = Some(d);
         let generation = st.generation;
+        self.inner.set_armed(generation);
         drop(st);
         self.inner.arm(Instant::now().checked_add(d), generation);
     }
@@ -374,6 +435,7 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
         tx: ch.clone(),
         action: Action::Send,
         self_owned: true,
+        armed: Arc::new(AtomicU64::new(0)),
     });
     inner.arm(Instant::now().checked_add(d), 0);
     ch.receiver()
