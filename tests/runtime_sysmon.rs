@@ -72,7 +72,11 @@ fn a_busy_loop_does_not_stall_new_goroutines() {
         });
         return;
     }
-    check_child(NAME, &[("GOMAXPROCS", "1")]);
+    let stderr = check_child(NAME, &[("GOMAXPROCS", "1")]);
+    // Reported once, as a computation (it makes no blocking call).
+    let said = "without a scheduling point; let a long computation call go::runtime::gosched";
+    assert_eq!(stderr.matches(said).count(), 1, "stderr: {stderr}");
+    assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
 }
 
 #[test]

@@ -85,6 +85,9 @@ pub struct Stall {
     pub blocked_for: Duration,
     /// The worker (P) it blocked.
     pub worker: usize,
+    /// Whether its thread was computing on its CPU (a loop with no runtime
+    /// call) rather than blocked in the kernel (a blocking call).
+    pub computing: bool,
 }
 
 /// The hook, or `None` for the default report on stderr.
@@ -111,6 +114,14 @@ fn report(stall: &Stall) {
     }
     match &*HOOK.read() {
         Some(h) => h(stall),
+        None if stall.computing => eprintln!(
+            "go: goroutine {} (spawned at {}) has kept worker {} for {} ms without a scheduling \
+             point; let a long computation call go::runtime::gosched now and then",
+            stall.goroutine,
+            stall.spawn_site,
+            stall.worker,
+            stall.blocked_for.as_millis()
+        ),
         None => eprintln!(
             "go: goroutine {} (spawned at {}) has blocked worker {} for {} ms; run blocking \
              calls through go::runtime::blocking",
@@ -263,19 +274,18 @@ fn run(rt: &'static Runtime) {
             // it is worth it only for a long computation.
             if !s.reported {
                 let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(cpu_then));
-                match classify(tid, now - marked, used) {
+                let computing = match classify(tid, now - marked, used) {
                     ThreadState::Starved => continue,
                     ThreadState::Busy if blocked_for < BUSY_STALL => continue,
-                    _ => {}
-                }
-            }
-            if !s.reported {
+                    ThreadState::Busy => true,
+                    ThreadState::Blocked => false,
+                };
                 s.reported = true;
                 let site = w.counts.running_site.load(Ordering::Relaxed);
                 if !site.is_null() {
                     // SAFETY: the pointer came from a `&'static Location`.
                     let spawn_site: &'static Location<'static> = unsafe { &*site };
-                    report(&Stall { goroutine, spawn_site, blocked_for, worker: i });
+                    report(&Stall { goroutine, spawn_site, blocked_for, worker: i, computing });
                     trace::emit(trace::Kind::Stall, goroutine, i as u64, 0);
                 }
             }
