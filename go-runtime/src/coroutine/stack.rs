@@ -416,9 +416,11 @@ impl StackCache {
     /// page): 13-15% of the CPU time of 100,000 sleepers. So a stack's
     /// first release waits in `untrimmed`, and every [`TRIM_BATCH`] of
     /// them give their deep parts back with one call whether used or not
-    /// (`trim_all`); later releases probe, by then a plain read. Stacks in
-    /// `untrimmed` are handed out only after that, so every stack handed
-    /// out was trimmed as before.
+    /// (`trim_all`). Later releases probe as before: the second one maps
+    /// the zero page (the fault a first release paid, now paid only by
+    /// stacks used twice), and from then on a probe is a plain read. Stacks
+    /// in `untrimmed` are handed out only after their batch is trimmed, so
+    /// every stack handed out was trimmed as before.
     pub(crate) fn give(&mut self, mut stack: GoStack) {
         let first = !std::mem::replace(&mut stack.released, true);
         match stack.deep_range() {
