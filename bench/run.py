@@ -32,6 +32,7 @@ OUT = HERE / "out"
 WORKLOADS = [
     ("spawn", "spawn", 1_000_000, [1, 2], "ns_per_op", "ns per goroutine (spawn+join, WaitGroup)", False),
     ("gosched", "gosched", 1000, [1, 2], "ns_per_op", "ns per yield (1000 goroutines x 1000 gosched)", False),
+    ("gosched-10k", "gosched10k", 100, [1, 2], "ns_per_op", "ns per yield (10,000 goroutines x 100 gosched)", False),
     ("sleep-100k", "sleep", 100_000, [2], ("kb_per_g", "cpu_ms"),
      ("KiB peak RSS per parked goroutine (100,000 asleep)", "ms CPU for 100,000 sleepers"), False),
     ("sleep-1m", "sleep", 1_000_000, [2], ("kb_per_g", "kb_per_g_pte"),

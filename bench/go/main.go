@@ -55,8 +55,12 @@ func main() {
 			go func() { wg.Done() }()
 		}
 		wg.Wait()
-	case "gosched":
-		for i := 0; i < 1000; i++ {
+	case "gosched", "gosched10k":
+		gs := int64(1000)
+		if name == "gosched10k" {
+			gs = 10000
+		}
+		for i := int64(0); i < gs; i++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -66,7 +70,7 @@ func main() {
 			}()
 		}
 		wg.Wait()
-		ops = 1000 * n
+		ops = gs * n
 	case "sleep":
 		// Sleep until a common deadline far enough away that all are
 		// parked at once (1 s per 100,000, as in ../src/lib.rs).

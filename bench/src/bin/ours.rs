@@ -26,11 +26,12 @@ fn main() {
             wg.wait();
             r.finish(n);
         }
-        // 1000 goroutines each yielding n times.
-        "gosched" => {
+        // 1000 (10,000) goroutines each yielding n times.
+        "gosched" | "gosched10k" => {
+            let gs = if workload == "gosched" { 1000 } else { 10_000 };
             let r = Report::start();
             let wg = WaitGroup::new();
-            for _ in 0..1000 {
+            for _ in 0..gs {
                 wg.go(move || {
                     for _ in 0..n {
                         go::runtime::gosched();
@@ -38,7 +39,7 @@ fn main() {
                 });
             }
             wg.wait();
-            r.finish(1000 * n);
+            r.finish(gs * n);
         }
         // n goroutines parked in sleep at once: each sleeps until a common
         // deadline far enough away that all are spawned before it.

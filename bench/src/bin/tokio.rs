@@ -43,10 +43,11 @@ async fn workload(name: String, n: u64) {
             wg.wait().await;
             r.finish(n);
         }
-        "gosched" => {
+        "gosched" | "gosched10k" => {
+            let gs = if name == "gosched" { 1000 } else { 10_000 };
             let r = Report::start();
             let wg = Wg::default();
-            for _ in 0..1000 {
+            for _ in 0..gs {
                 wg.add(1);
                 let wg = wg.clone();
                 tokio::spawn(async move {
@@ -57,7 +58,7 @@ async fn workload(name: String, n: u64) {
                 });
             }
             wg.wait().await;
-            r.finish(1000 * n);
+            r.finish(gs * n);
         }
         "sleep" => {
             let r = Report::start();
