@@ -144,7 +144,11 @@ impl<T> RawChan<T> {
 
     /// Locks the channel.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock()
+        if self.state.is_locked() {
+            crate::scheduler::wait_for_internal_lock(|| self.state.lock())
+        } else {
+            self.state.lock()
+        }
     }
 
     /// The state, while the caller holds the lock through [`ChanLock::lock`].
@@ -187,7 +191,12 @@ impl<T> ChanLock for RawChan<T> {
         use parking_lot::lock_api::RawMutex as _;
         // SAFETY: taking the raw lock invalidates no guard or reference: it
         // waits for them to be released like `Mutex::lock`.
-        unsafe { self.state.raw() }.lock()
+        let raw = unsafe { self.state.raw() };
+        if raw.is_locked() {
+            crate::scheduler::wait_for_internal_lock(|| raw.lock())
+        } else {
+            raw.lock()
+        }
     }
 
     unsafe fn unlock(&self, token: RawGuard) {
@@ -356,5 +365,37 @@ impl<T> State<T> {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use crate::chan::Chan;
+
+    #[test]
+    fn a_worker_waiting_for_a_channel_lock_is_not_reported_as_blocked() {
+        // A worker whose goroutine waits for a channel's lock waits in the
+        // kernel while the holder's thread is off its CPU (more workers
+        // than CPUs). sysmon saw a thread out of its CPU on one goroutine
+        // for 20 ms and reported a blocking call: "has blocked worker ...
+        // run blocking calls through go::runtime::blocking", and handed
+        // the worker's work to another thread. Here a plain thread holds
+        // the lock for 100 ms.
+        static REPORTED: AtomicU64 = AtomicU64::new(0);
+        crate::runtime::set_stall_hook(|s| REPORTED.store(s.goroutine, Ordering::SeqCst));
+        let ch = Chan::<u8>::new(1);
+        let raw = ch.raw.clone().expect("a made channel");
+        let held = raw.lock();
+        let h = crate::spawn::spawn(move || {
+            ch.send(1);
+            crate::coroutine::current_id()
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        drop(held);
+        let id = h.join().unwrap();
+        assert_ne!(REPORTED.load(Ordering::SeqCst), id, "a wait for a channel lock was reported");
     }
 }

@@ -108,6 +108,35 @@ pub(crate) fn checkpoint_uncounted() {
     }
 }
 
+/// Runs `lock`, a wait for one of the runtime's own locks, which another
+/// thread held when the caller looked, marked on the caller's worker: a
+/// thread waiting in the kernel for such a lock (its holder's thread off
+/// its CPU, with more workers than CPUs) is no goroutine's blocking call,
+/// and sysmon neither reports it nor hands its worker's work off.
+#[cold]
+#[inline(never)]
+pub(crate) fn wait_for_internal_lock<R>(lock: impl FnOnce() -> R) -> R {
+    let Some(w) = worker::current() else { return lock() };
+    let mark = &w.remote().counts.internal_wait;
+    // Relaxed: only this thread writes it; sysmon reads it as a hint.
+    mark.store(mark.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    let r = lock();
+    mark.store(mark.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
+    r
+}
+
+/// Locks one of the runtime's own mutexes (a sync primitive's queue), a
+/// wait marked as in [`wait_for_internal_lock`] when another thread holds
+/// it. (A plain load decides, not a failed `try_lock`: that compare-and-
+/// swap on a contended line, followed by the lock's own, cost ping-pong 7%
+/// through the channel locks.)
+#[inline]
+pub(crate) fn lock_internal<T: ?Sized>(
+    m: &parking_lot::Mutex<T>,
+) -> parking_lot::MutexGuard<'_, T> {
+    if m.is_locked() { wait_for_internal_lock(|| m.lock()) } else { m.lock() }
+}
+
 /// The index of the worker running the caller, or `None` on a plain
 /// thread. (Which worker a migratable goroutine runs on may change at its
 /// next park: a hint only.)

@@ -104,6 +104,11 @@ pub(super) struct Counts {
     /// worker balancing new goroutines compares it with its own
     /// (`Worker::balance`).
     pub(super) queued: AtomicU32,
+    /// Non-zero while the worker's thread waits for one of the runtime's
+    /// own locks (a channel's, a sync primitive's queue): a short wait for
+    /// another thread, which holds such a lock only briefly and never
+    /// across a blocking call. sysmon does not take it for a stall.
+    pub(super) internal_wait: AtomicU32,
 }
 
 impl Counts {

@@ -272,6 +272,11 @@ fn run(rt: &'static Runtime) {
             // blocked in the kernel: handing its work to a new thread adds a
             // thread competing for the same CPUs (Go would preempt it), so
             // it is worth it only for a long computation.
+            // A wait for a runtime lock is over as soon as its holder's
+            // thread runs: nobody to report, nothing to hand off.
+            if w.counts.internal_wait.load(Ordering::Relaxed) != 0 {
+                continue;
+            }
             if !s.reported {
                 let used = cpu_ns(tid).map_or(u64::MAX, |c| c.saturating_sub(cpu_then));
                 let computing = match classify(tid, now - marked, used) {

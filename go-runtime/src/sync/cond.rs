@@ -12,6 +12,7 @@ use super::GRANTED;
 use super::mutex::MutexGuard;
 use crate::coroutine::WaitReason;
 use crate::scheduler::Latch;
+use crate::scheduler::lock_internal;
 
 /// A condition variable: goroutines wait for an event while holding a
 /// [`Mutex`](super::Mutex) (Go's `sync.Cond`).
@@ -91,7 +92,7 @@ impl Cond {
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let mutex = guard.mutex();
         let w = Arc::new(Latch::new());
-        self.waiters.lock().push_back(w.clone());
+        lock_internal(&self.waiters).push_back(w.clone());
         drop(guard);
         let verdict = w.wait(WaitReason::SyncCondWait, None);
         debug_assert_eq!(verdict, Some(GRANTED));
@@ -105,7 +106,7 @@ impl Cond {
     /// go::sync::Cond::new().signal();
     /// ```
     pub fn signal(&self) {
-        let w = self.waiters.lock().pop_front();
+        let w = lock_internal(&self.waiters).pop_front();
         if let Some(w) = w {
             w.fire(GRANTED);
         }
@@ -118,7 +119,7 @@ impl Cond {
     /// go::sync::Cond::new().broadcast();
     /// ```
     pub fn broadcast(&self) {
-        let all = std::mem::take(&mut *self.waiters.lock());
+        let all = std::mem::take(&mut *lock_internal(&self.waiters));
         for w in all {
             w.fire(GRANTED);
         }

@@ -57,6 +57,7 @@ use std::time::{Duration, Instant};
 use super::{GRANTED, RETRY};
 use crate::coroutine::WaitReason;
 use crate::scheduler::Latch;
+use crate::scheduler::lock_internal;
 
 const LOCKED: u32 = 1;
 const WAITERS: u32 = 2;
@@ -202,7 +203,7 @@ impl RawMutex {
             }
             let w = Arc::new(Latch::new());
             {
-                let mut q = self.queue.lock();
+                let mut q = lock_internal(&self.queue);
                 // AcqRel pairs with the Release `fetch_and` of `unlock_slow`:
                 // if it released meanwhile we see it (and compete again).
                 let s = self.state.fetch_or(WAITERS, Ordering::AcqRel);
@@ -223,7 +224,7 @@ impl RawMutex {
                     // Handed the lock after a short wait: the queue moves,
                     // so back to normal mode (Go's rule, item 43). Under the
                     // queue lock, under which `unlock_slow` reads the mode.
-                    let _q = self.queue.lock();
+                    let _q = lock_internal(&self.queue);
                     self.state.fetch_and(!STARVING, Ordering::Relaxed);
                 }
                 return;
@@ -244,7 +245,7 @@ impl RawMutex {
 
     #[cold]
     fn unlock_slow(&self) {
-        let mut q = self.queue.lock();
+        let mut q = lock_internal(&self.queue);
         let s = self.state.load(Ordering::Relaxed);
         debug_assert!(s & LOCKED != 0, "unlock of unlocked mutex");
         if s & STARVING != 0 {

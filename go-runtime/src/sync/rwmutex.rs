@@ -38,6 +38,7 @@ use super::GRANTED;
 use super::mutex::RawMutex;
 use crate::coroutine::WaitReason;
 use crate::scheduler::Latch;
+use crate::scheduler::lock_internal;
 
 /// More readers than can ever hold the lock at once (Go's `rwmutexMaxReaders`).
 const MAX_READERS: i64 = 1 << 30;
@@ -55,7 +56,7 @@ impl Sema {
 
     fn acquire(&self, why: WaitReason) {
         let w = {
-            let mut st = self.st.lock();
+            let mut st = lock_internal(&self.st);
             if st.0 > 0 {
                 st.0 -= 1;
                 return;
@@ -70,7 +71,7 @@ impl Sema {
 
     fn release(&self) {
         let w = {
-            let mut st = self.st.lock();
+            let mut st = lock_internal(&self.st);
             match st.1.pop_front() {
                 Some(w) => w,
                 None => {

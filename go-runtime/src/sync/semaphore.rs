@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::GRANTED;
 use crate::coroutine::WaitReason;
 use crate::scheduler::Latch;
+use crate::scheduler::lock_internal;
 
 /// Units and waiters, under one lock.
 struct State {
@@ -59,7 +60,7 @@ impl std::panic::RefUnwindSafe for Semaphore {}
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.state.lock();
+        let st = lock_internal(&self.state);
         f.debug_struct("Semaphore")
             .field("size", &self.size)
             .field("available", &st.available)
@@ -95,7 +96,7 @@ impl Semaphore {
     /// ```
     pub fn acquire(&self, n: u64) {
         let w = {
-            let mut st = self.state.lock();
+            let mut st = lock_internal(&self.state);
             if st.waiters.is_empty() && st.available >= n {
                 st.available -= n;
                 return;
@@ -117,7 +118,7 @@ impl Semaphore {
     /// assert!(!sem.try_acquire(1));
     /// ```
     pub fn try_acquire(&self, n: u64) -> bool {
-        let mut st = self.state.lock();
+        let mut st = lock_internal(&self.state);
         if st.waiters.is_empty() && st.available >= n {
             st.available -= n;
             true
@@ -141,7 +142,7 @@ impl Semaphore {
     pub fn release(&self, n: u64) {
         let mut granted = Vec::new();
         {
-            let mut st = self.state.lock();
+            let mut st = lock_internal(&self.state);
             if st.available + n > self.size {
                 drop(st);
                 panic!("semaphore: released more than held");

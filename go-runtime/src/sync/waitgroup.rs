@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 use parking_lot::Mutex;
 
 use crate::coroutine::WaitReason;
+use crate::scheduler::lock_internal;
 use crate::scheduler::{Latch, TaskWaker, Unparker};
 use crate::spawn::{Builder, PanicPolicy};
 
@@ -155,7 +156,7 @@ impl WaitGroup {
         }
         let latch = Arc::new(Latch::new());
         {
-            let mut waiters = self.inner.waiters.lock();
+            let mut waiters = lock_internal(&self.inner.waiters);
             // Acquire: as above.
             if self.inner.count.load(Ordering::Acquire) == 0 {
                 return;
@@ -220,7 +221,7 @@ impl WaitGroup {
 
     /// Fires the latch of every waiter queued so far (the counter is zero).
     fn release_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.inner.waiters.lock());
+        let waiters = std::mem::take(&mut *lock_internal(&self.inner.waiters));
         for w in waiters {
             w.fire(1);
         }
@@ -261,7 +262,7 @@ impl Future for WaitFuture {
         let task = TaskWaker::new();
         task.register(cx.waker());
         let latch = Arc::new(Latch::for_waiter(Unparker::Task(task.clone())));
-        let mut waiters = this.inner.waiters.lock();
+        let mut waiters = lock_internal(&this.inner.waiters);
         // Acquire pairs with the AcqRel `fetch_add` of the last `add` (the
         // protocol's second check, under the lock).
         if this.inner.count.load(Ordering::Acquire) == 0 {
@@ -279,7 +280,7 @@ impl Drop for WaitFuture {
         if let Some((latch, _)) = self.queued.take()
             && latch.fired().is_none()
         {
-            self.inner.waiters.lock().retain(|l| !Arc::ptr_eq(l, &latch));
+            lock_internal(&self.inner.waiters).retain(|l| !Arc::ptr_eq(l, &latch));
         }
     }
 }
