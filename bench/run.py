@@ -115,10 +115,22 @@ def build():
     }, version
 
 
-def run_once(prog, arg, n, procs):
+# Runs repeated because spawning the sleepers outlasted the sleep window
+# (the program checks that every sleeper was parked when it measured).
+REPEATED = []
+
+
+def run_once(prog, arg, n, procs, repeat=True):
     cmd, extra = prog
     env = dict(os.environ, GOMAXPROCS=str(procs), **extra)
     p = subprocess.run(cmd + [arg, str(n)], env=env, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0 and "outlasted the sleep window" in p.stderr and repeat:
+        # Once, said aloud: a run whose window was too short measured
+        # nothing; a second one that fails too stops the benchmark.
+        print(f"{cmd[0]} {arg} {n} at GOMAXPROCS={procs}: spawning outlasted the sleep window; "
+              "repeating the run once", file=sys.stderr)
+        REPEATED.append(f"{Path(cmd[0]).name} {arg} {n}")
+        return run_once(prog, arg, n, procs, repeat=False)
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} {arg} {n} failed with status {p.returncode}: {p.stderr.strip()[-500:]}")
     line = p.stdout.strip().splitlines()[-1]
@@ -203,7 +215,9 @@ def main():
 
     print(f"\nMeasured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Linux {platform.release()}; {go_version}; medians of {args.runs} alternating runs "
-          f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead.\n")
+          f"(`python3 bench/run.py`). Lower is better; ratio < 1 means ours is ahead."
+          + (f" Repeated once after a too-short sleep window: {', '.join(REPEATED)}." if REPEATED else "")
+          + "\n")
     def fmt(v):
         return f"{v:.2f}" if v < 100 else f"{v:.0f}"
 
