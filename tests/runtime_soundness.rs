@@ -185,3 +185,74 @@ fn borrowers_of_a_sleeping_goroutines_locals_see_them_live() {
         }
     });
 }
+
+#[test]
+fn a_migratable_goroutine_finishes_unwinding_on_the_thread_it_began() {
+    // std counts panics in progress per thread. A migratable goroutine
+    // whose `Drop` blocked while it unwound could resume on another
+    // worker and finish there: one thread's count stayed raised and the
+    // other's went below zero (wrapping), so `std::thread::panicking()`
+    // read true on both for good, and every std `MutexGuard` dropped there
+    // poisoned its mutex. A goroutine that blocks while unwinding now stays
+    // on its thread until it is done.
+    const NAME: &str = "a_migratable_goroutine_finishes_unwinding_on_the_thread_it_began";
+    if common::is_child(NAME) {
+        let _w = watchdog(Duration::from_secs(60), "unwinding goroutines");
+        struct WaitOnDrop(go::chan::Chan<()>);
+        impl Drop for WaitOnDrop {
+            fn drop(&mut self) {
+                self.0.recv();
+            }
+        }
+        let moved = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        for _ in 0..20 {
+            let ch = go::chan::Chan::<()>::new(0);
+            let guard = WaitOnDrop(ch.clone());
+            let moved = moved.clone();
+            // SAFETY: the goroutine holds nothing thread-bound across its
+            // blocking call (a channel).
+            let b = unsafe { go::Builder::new().migratable() };
+            let h = b
+                .spawn(move || {
+                    // Dropped after `_guard`, once the wait is over.
+                    let _report = ReportThread(std::thread::current().id(), moved);
+                    let _guard = guard;
+                    panic!("unwinding on purpose");
+                })
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+            // From a plain thread: a migratable goroutine woken here goes
+            // to the global queue, where either worker may take it.
+            ch.send(());
+            assert!(h.join().is_err());
+        }
+        let moved = moved.load(std::sync::atomic::Ordering::SeqCst);
+        // Every worker thread's count is back to zero.
+        let seen: Vec<bool> = (0..200)
+            .map(|_| go::spawn(std::thread::panicking))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        println!("moved={moved}");
+        println!("panicking-seen={}", seen.iter().filter(|&&p| p).count());
+        return;
+    }
+    let out = common::run_child(NAME, &[("GOMAXPROCS", "2")]);
+    let (stdout, stderr) = common::texts(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    assert_eq!(common::reported(&stdout, "moved", &stderr), 0, "finished unwinding elsewhere");
+    assert_eq!(common::reported(&stdout, "panicking-seen", &stderr), 0);
+}
+
+/// Dropped last while its goroutine unwinds: counts the goroutines that
+/// ended on another thread than the one they began on.
+struct ReportThread(std::thread::ThreadId, std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for ReportThread {
+    fn drop(&mut self) {
+        if std::thread::current().id() != self.0 {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}

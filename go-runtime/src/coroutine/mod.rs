@@ -31,7 +31,7 @@ use std::backtrace::Backtrace;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
@@ -143,7 +143,10 @@ pub(crate) struct Goroutine {
     /// The name given with `Builder::name`.
     name: Option<Box<str>>,
     /// May be resumed on any worker after it started (the `unsafe` opt-in).
-    migratable: bool,
+    /// Cleared for good by the goroutine itself when it switches out while
+    /// unwinding (`suspend`); read by wakers and thieves (Relaxed: the
+    /// switch's park or requeue publishes it, as it does the goroutine).
+    migratable: AtomicBool,
     /// The program's main goroutine (`#[go::main]`, `go::run`): reports
     /// name no creator for it, as Go's for goroutine 1.
     main: bool,
@@ -249,7 +252,7 @@ impl Goroutine {
             parent: spec.parent,
             spawn_site: spec.spawn_site,
             name: spec.name,
-            migratable: spec.migratable,
+            migratable: AtomicBool::new(spec.migratable),
             main: spec.main,
             home: AtomicU32::new(NO_HOME),
             guard: Cell::new((0, 0)),
@@ -356,7 +359,8 @@ impl Goroutine {
 
     /// Whether it may resume on any worker (the `unsafe` opt-in).
     pub(crate) fn migratable(&self) -> bool {
-        self.migratable
+        // Relaxed: see the field.
+        self.migratable.load(Ordering::Relaxed)
     }
 
     /// The worker it is bound to, or `NO_HOME` before its first run.
@@ -367,7 +371,7 @@ impl Goroutine {
 
     /// Whether a worker may steal it: it never ran, or it opted in to migration.
     pub(crate) fn stealable(&self) -> bool {
-        self.migratable || self.home() == NO_HOME
+        self.migratable() || self.home() == NO_HOME
     }
 
     /// The guard page range of its stack.
@@ -483,6 +487,9 @@ impl Goroutine {
     /// The caller runs on this goroutine's own stack.
     #[inline]
     pub(crate) unsafe fn suspend(&self, why: Suspend) {
+        if self.migratable() && std::thread::panicking() {
+            self.stay_home();
+        }
         let y = self.yielder.get();
         debug_assert!(!y.is_null());
         // SAFETY: `y` was set by this goroutine on its first run and points
@@ -495,6 +502,16 @@ impl Goroutine {
             // SAFETY: as above.
             resumed = unsafe { (*y).suspend(Suspend::Park) };
         }
+    }
+
+    /// Gives up migration for good: a goroutine that switches out while it
+    /// unwinds must finish on this thread, whose panic count its panic
+    /// raised (std counts panics per thread; finishing elsewhere would leave
+    /// this thread's count raised and take the other's below zero).
+    #[cold]
+    fn stay_home(&self) {
+        // Relaxed: see the field.
+        self.migratable.store(false, Ordering::Relaxed);
     }
 
     /// Records this goroutine's stack, running on it (for `capture_stack`).

@@ -111,7 +111,9 @@ impl Builder {
     /// (such as `rand::thread_rng()`), a std `MutexGuard` or any other value
     /// that is not `Send`. After the call the goroutine may run on another
     /// thread, where such a value would be a data race. Values held only
-    /// between two blocking calls are fine.
+    /// between two blocking calls are fine. (A goroutine that blocks while
+    /// it unwinds from a panic stays on its thread from then on: std counts
+    /// panics per thread.)
     ///
     /// # Example
     /// ```
