@@ -120,21 +120,31 @@ fn the_stall_hook_replaces_the_report() {
     assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
 }
 
+/// Computes until `end` in rounds of `steps` steps, making `call` after
+/// each round; returns how many calls it made.
+fn compute_calling(end: Instant, steps: u32, mut call: impl FnMut()) -> u64 {
+    let (mut x, mut calls) = (1u64, 0);
+    while Instant::now() < end {
+        for _ in 0..steps {
+            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+        call();
+        calls += 1;
+    }
+    calls
+}
+
 /// Computes until `end`, with a non-blocking channel operation (a runtime
 /// call, where a goroutine asked to yield does so) in every round.
 fn compute_with_runtime_calls(end: Instant) {
     let ch = go::chan::Chan::<u64>::new(1);
-    let mut x = 1u64;
-    while Instant::now() < end {
-        for _ in 0..1000 {
-            x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
-        }
+    compute_calling(end, 1000, || {
         go::select! {
-            case v := <-ch => x ^= v,
+            case v := <-ch => { std::hint::black_box(v); },
             default => {}
         }
         let _ = ch.try_recv();
-    }
+    });
 }
 
 #[test]
@@ -143,25 +153,10 @@ fn a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms() {
     // 300 ms; asked by sysmon after 10 ms (docs/go-semantics.md, 17), the
     // computing goroutine yields at its next channel operation. Before,
     // main waited the whole 300 ms.
-    const NAME: &str = "a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms";
-    if is_child(NAME) {
-        let back = go::run(|| {
-            let end = Instant::now() + Duration::from_millis(300);
-            let h = go::spawn(move || compute_with_runtime_calls(end));
-            let t = Instant::now();
-            go::runtime::gosched();
-            let back = t.elapsed();
-            h.join().unwrap();
-            back
-        });
-        println!("back-after-ms={}", back.as_millis());
-        return;
-    }
-    let out = run_alone(NAME, &[("GOMAXPROCS", "1")]);
-    let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "stderr: {stderr}");
-    let ms = common::reported(&stdout, "back-after-ms", &stderr);
-    assert!(ms < 100, "the yielding goroutine waited {ms} ms to run again");
+    let stderr = check_yields_after_about_10_ms(
+        "a_goroutine_that_makes_runtime_calls_yields_after_about_10_ms",
+        compute_with_runtime_calls,
+    );
     // Yielding is scheduling: nobody blocked the worker.
     assert!(!stderr.contains("has blocked worker"), "stderr: {stderr}");
 }
@@ -276,18 +271,7 @@ fn a_goroutine_that_spawns_in_a_loop_yields_after_about_10_ms() {
         let spawned = go::run(|| {
             let end = Instant::now() + Duration::from_millis(300);
             let spawner = go::spawn(move || {
-                let mut n = 0u64;
-                let mut x = 1u64;
-                while Instant::now() < end {
-                    for _ in 0..200 {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                        );
-                    }
-                    go::spawn(move || std::hint::black_box(x));
-                    n += 1;
-                }
-                n
+                compute_calling(end, 200, || drop(go::spawn(|| std::hint::black_box(1))))
             });
             spawner.join().unwrap()
         });
@@ -341,24 +325,15 @@ fn a_goroutine_is_not_preempted_while_it_unwinds() {
     assert_eq!(seen, 0, "a goroutine ran while another was unwinding on its thread");
 }
 
-/// In a child at GOMAXPROCS=1: the main goroutine yields to one that
-/// computes for 300 ms making `call` in every round, and prints how long it
-/// waited to run again; the parent checks it was asked to yield early.
-fn check_yields_after_about_10_ms(name: &str, call: fn()) {
+/// In a child at GOMAXPROCS=1: the main goroutine yields to one that runs
+/// `body` for 300 ms (until the instant it is given), and prints how long it
+/// waited to run again; the parent checks it was asked to yield early, and
+/// returns the child's stderr.
+fn check_yields_after_about_10_ms(name: &str, body: fn(Instant)) -> String {
     if is_child(name) {
         let back = go::run(move || {
             let end = Instant::now() + Duration::from_millis(300);
-            let h = go::spawn(move || {
-                let mut x = 1u64;
-                while Instant::now() < end {
-                    for _ in 0..1000 {
-                        x = std::hint::black_box(
-                            x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                        );
-                    }
-                    call();
-                }
-            });
+            let h = go::spawn(move || body(end));
             let t = Instant::now();
             go::runtime::gosched();
             let back = t.elapsed();
@@ -366,13 +341,14 @@ fn check_yields_after_about_10_ms(name: &str, call: fn()) {
             back
         });
         println!("back-after-ms={}", back.as_millis());
-        return;
+        return String::new();
     }
     let out = run_alone(name, &[("GOMAXPROCS", "1")]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "stderr: {stderr}");
     let ms = common::reported(&stdout, "back-after-ms", &stderr);
     assert!(ms < 100, "the yielding goroutine waited {ms} ms to run again");
+    stderr
 }
 
 #[test]
@@ -380,10 +356,15 @@ fn a_goroutine_that_arms_timers_yields_after_about_10_ms() {
     // Arming a timer is a runtime call (the first half of the timeout
     // idiom `select! { ..., case <-time::after(d) => ... }`). Before, main
     // waited the whole 300 ms.
-    check_yields_after_about_10_ms("a_goroutine_that_arms_timers_yields_after_about_10_ms", || {
-        drop(go::time::after(go::time::HOUR));
-        drop(go::time::Timer::new(go::time::HOUR));
-    });
+    check_yields_after_about_10_ms(
+        "a_goroutine_that_arms_timers_yields_after_about_10_ms",
+        |end| {
+            compute_calling(end, 1000, || {
+                drop(go::time::after(go::time::HOUR));
+                drop(go::time::Timer::new(go::time::HOUR));
+            });
+        },
+    );
 }
 
 #[test]
@@ -399,17 +380,9 @@ fn a_timer_reset_while_its_worker_is_asked_to_switch_does_not_deadlock() {
         let resets = go::run(|| {
             let t = go::time::Timer::new(Duration::from_micros(1));
             let end = Instant::now() + Duration::from_millis(300);
-            let (mut resets, mut x) = (0u64, 1u64);
-            while Instant::now() < end {
-                for _ in 0..100 {
-                    x = std::hint::black_box(
-                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
-                    );
-                }
+            compute_calling(end, 100, || {
                 t.reset(Duration::from_micros(1));
-                resets += 1;
-            }
-            resets
+            })
         });
         println!("resets={resets}");
         return;

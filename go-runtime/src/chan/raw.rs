@@ -144,11 +144,7 @@ impl<T> RawChan<T> {
 
     /// Locks the channel.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
-        if self.state.is_locked() {
-            crate::scheduler::wait_for_internal_lock(|| self.state.lock())
-        } else {
-            self.state.lock()
-        }
+        crate::scheduler::lock_internal(&self.state)
     }
 
     /// The state, while the caller holds the lock through [`ChanLock::lock`].

@@ -537,39 +537,20 @@ static BATCH_TRIM: AtomicU8 = AtomicU8::new(BATCH_UNKNOWN);
 /// Where the kernel refuses that (before Linux 6.14, or a partial result),
 /// each stack is checked by its probe (`GoStack::trim_if_deep`).
 fn trim_all(stacks: &[GoStack]) {
-    let ranges: Vec<libc::iovec> = stacks
-        .iter()
-        .filter_map(GoStack::deep_range)
-        .map(|(lo, hi)| libc::iovec { iov_base: lo as *mut libc::c_void, iov_len: hi - lo })
-        .collect();
+    let ranges: Vec<(usize, usize)> =
+        stacks.iter().filter_map(GoStack::deep_range).map(|(lo, hi)| (lo, hi - lo)).collect();
     if ranges.is_empty() {
         return;
     }
     if BATCH_TRIM.load(Ordering::Relaxed) != BATCH_NO {
-        let total: usize = ranges.iter().map(|r| r.iov_len).sum();
         // SAFETY: every range is the deep part of a stack this thread owns
         // whose coroutine has finished: no live object is there, and
         // DONTNEED on private anonymous memory only zeroes those pages.
-        let done = unsafe {
-            libc::syscall(
-                libc::SYS_process_madvise,
-                PIDFD_SELF,
-                ranges.as_ptr(),
-                ranges.len(),
-                libc::MADV_DONTNEED,
-                0,
-            )
-        };
-        let ok = usize::try_from(done).is_ok_and(|d| d == total);
-        if BATCH_TRIM.load(Ordering::Relaxed) == BATCH_UNKNOWN {
-            // Relaxed: a hint; a thread that reads it late tries once more.
-            BATCH_TRIM.store(if ok { BATCH_YES } else { BATCH_NO }, Ordering::Relaxed);
-        }
-        if ok {
+        if unsafe { advise_all(&ranges, libc::MADV_DONTNEED, &BATCH_TRIM) } {
             return;
         }
     }
-    for s in stacks.iter() {
+    for s in stacks {
         s.trim_if_deep();
     }
 }
@@ -687,27 +668,32 @@ const PIDFD_SELF: libc::c_int = -10000;
 /// kernel refused or did only part: installing a guard twice is harmless,
 /// so the caller then guards each range alone.
 fn install_guards(ranges: &[(usize, usize)]) -> bool {
+    // SAFETY: every range lies in a stack this thread owns and nothing runs
+    // on: installing guards there changes no live memory.
+    unsafe { advise_all(ranges, MADV_GUARD_INSTALL, &BATCH_GUARDS) }
+}
+
+/// Gives `advice` on all `ranges` (`(lo, len)`) with one `process_madvise`
+/// call on this process. Returns whether the kernel did it all; the first
+/// call's answer is recorded in `works` (`BATCH_*`), so that callers stop
+/// trying where the kernel refuses.
+///
+/// # Safety
+/// The advice on every range touches no memory a live object uses.
+unsafe fn advise_all(ranges: &[(usize, usize)], advice: libc::c_int, works: &AtomicU8) -> bool {
     let iov: Vec<libc::iovec> = ranges
         .iter()
         .map(|&(lo, len)| libc::iovec { iov_base: lo as *mut libc::c_void, iov_len: len })
         .collect();
     let total: usize = ranges.iter().map(|r| r.1).sum();
-    // SAFETY: every range lies in a stack this thread owns and nothing runs
-    // on: installing guards there changes no live memory.
+    // SAFETY: `iov` describes `ranges`, whose advice the caller vouches for.
     let done = unsafe {
-        libc::syscall(
-            libc::SYS_process_madvise,
-            PIDFD_SELF,
-            iov.as_ptr(),
-            iov.len(),
-            MADV_GUARD_INSTALL,
-            0,
-        )
+        libc::syscall(libc::SYS_process_madvise, PIDFD_SELF, iov.as_ptr(), iov.len(), advice, 0)
     };
     let ok = usize::try_from(done).is_ok_and(|d| d == total);
-    if BATCH_GUARDS.load(Ordering::Relaxed) == BATCH_UNKNOWN {
+    if works.load(Ordering::Relaxed) == BATCH_UNKNOWN {
         // Relaxed: a hint; a thread that reads it late tries once more.
-        BATCH_GUARDS.store(if ok { BATCH_YES } else { BATCH_NO }, Ordering::Relaxed);
+        works.store(if ok { BATCH_YES } else { BATCH_NO }, Ordering::Relaxed);
     }
     ok
 }
