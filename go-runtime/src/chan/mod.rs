@@ -42,7 +42,7 @@ use self::raw::RawChan;
 #[doc(hidden)]
 pub use self::select::{CaseRef, RecvCase, SendCase, recv_case, select_cases, send_case};
 pub use self::select::{Select, select_forever};
-use self::waiter::{Outcome, Waiter};
+use self::waiter::Outcome;
 use crate::coroutine::WaitReason;
 use crate::scheduler;
 
@@ -610,11 +610,14 @@ fn send<T: Send>(
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(SendTimeoutError::Timeout(v));
     }
-    let w = Waiter::lone(Some(v));
+    let w = raw.lone_waiter(Some(v));
     st.push_sender(w.clone());
     drop(st);
     match w.op.wait(deadline, WaitReason::ChanSend) {
-        Outcome::Completed(_) => Ok(()),
+        Outcome::Completed(_) => {
+            raw.recycle(w);
+            Ok(())
+        }
         Outcome::Closed(_) => panic!("send on closed channel"),
         Outcome::TimedOut => {
             raw.lock().remove(&w, true);
@@ -643,12 +646,17 @@ fn recv<T: Send>(
     if deadline.is_some_and(|t| Instant::now() >= t) {
         return Err(RecvTimeoutError::Timeout);
     }
-    let w = Waiter::lone(None);
+    let w = raw.lone_waiter(None);
     st.push_receiver(w.clone());
     drop(st);
     match w.op.wait(deadline, WaitReason::ChanReceive) {
-        // SAFETY: the operation fired: the claimer put the value and is done.
-        Outcome::Completed(_) => Ok(unsafe { w.take() }.expect("a completed receiver got a value")),
+        Outcome::Completed(_) => {
+            // SAFETY: the operation fired: the claimer put the value and
+            // is done with the slot.
+            let v = unsafe { w.take() }.expect("a completed receiver got a value");
+            raw.recycle(w);
+            Ok(v)
+        }
         Outcome::Closed(_) => Err(RecvTimeoutError::Closed),
         Outcome::TimedOut => {
             raw.lock().remove(&w, false);

@@ -20,6 +20,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -32,6 +33,10 @@ pub(crate) struct RawChan<T> {
     cap: usize,
     /// Everything else, under one lock (Go's `hchan.lock`).
     state: Mutex<State<T>>,
+    /// A lone waiter whose operation completed, kept for the next blocking
+    /// send or receive (from `Arc::into_raw`), or null. README, "A spare
+    /// waiter per channel".
+    spare: AtomicPtr<Waiter<T>>,
 }
 
 /// What the lock protects.
@@ -87,9 +92,50 @@ impl<T> RawChan<T> {
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
             }),
+            spare: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
+    /// The waiter of a blocking send (`Some(v)`) or receive (`None`) by
+    /// the caller: the channel's spare if it has one, else a new one.
+    pub(crate) fn lone_waiter(&self, value: Option<T>) -> Arc<Waiter<T>> {
+        // Acquire pairs with the Release of the swap in `recycle`: the
+        // spare's reset is visible.
+        let p = self.spare.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if p.is_null() {
+            return Waiter::lone(value);
+        }
+        // SAFETY: `p` came from `Arc::into_raw` in `recycle`, and the swap
+        // that took it out of the slot made us its only holder.
+        Waiter::reuse(unsafe { Arc::from_raw(p) }, value)
+    }
+
+    /// Keeps `w`, the caller's lone waiter whose operation completed, as
+    /// the channel's spare, if nobody else holds it any more.
+    pub(crate) fn recycle(&self, w: Arc<Waiter<T>>) {
+        let Some(w) = Waiter::idle(w) else { return };
+        // Release pairs with the Acquire swap of `lone_waiter` (or of this
+        // function, for the spare it replaces): whoever takes it sees it reset.
+        let old = self.spare.swap(Arc::into_raw(w).cast_mut(), Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: as in `lone_waiter`: the swap made us its only holder.
+            drop(unsafe { Arc::from_raw(old) });
+        }
+    }
+}
+
+impl<T> Drop for RawChan<T> {
+    fn drop(&mut self) {
+        let p = *self.spare.get_mut();
+        if !p.is_null() {
+            // SAFETY: `p` came from `Arc::into_raw` in `recycle`; the slot
+            // was its only holder, and nobody else can reach the slot now.
+            drop(unsafe { Arc::from_raw(p) });
+        }
+    }
+}
+
+impl<T> RawChan<T> {
     /// The capacity.
     pub(crate) fn cap(&self) -> usize {
         self.cap
@@ -209,6 +255,18 @@ fn claim_first<T>(
     q: &mut VecDeque<Arc<Waiter<T>>>,
     me: Option<&BlockedOp>,
 ) -> Option<Arc<Waiter<T>>> {
+    // The common case: the oldest waiter is not ours (a lone operation
+    // passes no `me`), taken with `pop_front`, which `remove(0)` is not
+    // compiled to (it shifts through `wrap_copy`).
+    if me.is_none() {
+        while let Some(w) = q.pop_front() {
+            if w.op.try_claim(w.case) {
+                return Some(w);
+            }
+            // Stale: claimed elsewhere or cancelled; it is dropped here.
+        }
+        return None;
+    }
     let mut i = 0;
     while i < q.len() {
         let w = &q[i];
@@ -366,10 +424,62 @@ impl<T> State<T> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::time::Duration;
 
     use crate::chan::Chan;
+
+    /// A value that counts its drops.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_blocking_operation_reuses_the_channels_spare_waiter() {
+        let ch = Chan::<Counted>::new(0);
+        let raw = ch.raw.clone().expect("a made channel");
+        let drops = Arc::new(AtomicUsize::new(0));
+        // Rendezvous with a goroutine, either side blocking first: every
+        // value is dropped exactly once (a spare keeps none) and the
+        // channel keeps one idle waiter.
+        for round in 0..200 {
+            let tx = ch.clone();
+            let d = drops.clone();
+            let h = crate::spawn::spawn(move || tx.send(Counted(d)));
+            if round % 2 == 0 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            drop(ch.recv().expect("a value"));
+            h.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), round + 1, "round {round}");
+        }
+        let spare = raw.spare.load(Ordering::SeqCst);
+        assert!(!spare.is_null(), "no spare waiter after 200 blocking operations");
+        // SAFETY: nobody takes the spare while this test looks at it (no
+        // operation is in progress on the channel).
+        assert!(unsafe { &*spare }.op.is_ownerless(), "the spare keeps its last owner alive");
+        // A receive that blocks takes the spare and puts the same
+        // allocation back.
+        let tx = ch.clone();
+        let d = drops.clone();
+        let h = crate::spawn::spawn(move || {
+            crate::time::sleep(Duration::from_millis(20));
+            tx.send(Counted(d));
+        });
+        drop(ch.recv().expect("a value"));
+        h.join().unwrap();
+        assert_eq!(
+            raw.spare.load(Ordering::SeqCst),
+            spare,
+            "the blocking receive did not reuse the spare"
+        );
+        assert_eq!(drops.load(Ordering::SeqCst), 201);
+    }
 
     #[test]
     fn a_worker_waiting_for_a_channel_lock_is_not_reported_as_blocked() {

@@ -45,6 +45,11 @@ impl BlockedOp {
         BlockedOp { latch: Latch::new() }
     }
 
+    /// A finished operation's state, kept for reuse: nobody waits on it.
+    fn idle() -> Self {
+        BlockedOp { latch: Latch::for_waiter(Unparker::Nobody) }
+    }
+
     /// A new operation whose owner is an async task (or nobody): `waiter`
     /// is woken when it completes, and the owner polls [`BlockedOp::outcome`].
     pub(crate) fn for_waiter(waiter: Unparker) -> Self {
@@ -182,6 +187,30 @@ impl<T> Waiter<T> {
             case: 0,
             slot: UnsafeCell::new(value),
         })
+    }
+
+    /// A lone waiter whose operation completed, made ready to be kept as
+    /// its channel's spare ([`RawChan::recycle`](super::raw::RawChan)):
+    /// nobody waits on it and it carries no value. `None` if someone else
+    /// still holds a reference (a claimer that has not dropped its own yet).
+    pub(crate) fn idle(mut this: Arc<Self>) -> Option<Arc<Self>> {
+        let w = Arc::get_mut(&mut this)?;
+        debug_assert!(matches!(w.op, OpRef::Own(_)), "only a lone waiter is reused");
+        // Drops the reference to the goroutine that waited, so that a
+        // spare keeps no finished goroutine alive.
+        w.op = OpRef::Own(BlockedOp::idle());
+        *w.slot.get_mut() = None;
+        Some(this)
+    }
+
+    /// The waiter of a lone send or receive owned by the caller, made from
+    /// a spare that [`Waiter::idle`] returned: the same as
+    /// [`Waiter::lone`], without the allocation.
+    pub(crate) fn reuse(mut this: Arc<Self>, value: Option<T>) -> Arc<Self> {
+        let w = Arc::get_mut(&mut this).expect("a spare waiter has one holder");
+        w.op = OpRef::Own(BlockedOp::new());
+        *w.slot.get_mut() = value;
+        this
     }
 
     /// Takes the value out of the slot.
