@@ -101,3 +101,53 @@ fn a_select_with_a_ready_case_allocates_nothing() {
     let n = allocations(|| (0..1000).for_each(|_| four()));
     assert_eq!(n, 0, "1000 warm builder selects allocated {n} times");
 }
+
+#[test]
+fn blocking_operations_reuse_their_channels_waiters() {
+    // Each channel keeps the waiter of its last blocking operation for the
+    // next one (chan README, "A spare waiter per channel"). Before, every
+    // blocking send or receive allocated its waiter, and a blocking select
+    // one per case besides its shared state.
+    const SLOW: u64 = 1 << 20;
+    let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+    let partner = {
+        let (ping, pong) = (ping.clone(), pong.clone());
+        std::thread::spawn(move || {
+            for v in &ping {
+                if v >= SLOW {
+                    // Let the select block before the answer comes.
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                }
+                pong.send(v + 1);
+            }
+        })
+    };
+    // On this plain thread: 1000 round trips, the receive blocking (the
+    // partner has to wake first). A waiter whose claimer had not dropped
+    // its reference yet when its owner woke is freed instead of kept, so
+    // a few allocations are allowed.
+    let trip = |i| {
+        ping.send(i);
+        assert_eq!(pong.recv(), Some(i + 1));
+    };
+    trip(0);
+    let n = allocations(|| (1..=1000).for_each(trip));
+    assert!(n < 100, "1000 blocking round trips allocated {n} times");
+    // A select that blocks on two channels: its shared state is one
+    // allocation; its cases' waiters come from the channels (3,000
+    // allocations before).
+    let quit = Chan::<()>::new(0);
+    let select = |i| {
+        ping.send(SLOW + i);
+        let got = go::select! {
+            case v := <-pong => v,
+            case <-quit => unreachable!(),
+        };
+        assert_eq!(got, SLOW + i + 1);
+    };
+    select(0);
+    let n = allocations(|| (1..=1000).for_each(select));
+    assert!(n < 1300, "1000 blocking selects on two channels allocated {n} times");
+    ping.close();
+    partner.join().unwrap();
+}

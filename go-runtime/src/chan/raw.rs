@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::waiter::{BlockedOp, Waiter};
+use super::waiter::{BlockedOp, OpRef, Waiter};
 use crate::scheduler::Unparker;
 
 /// A channel's shared state.
@@ -99,19 +99,38 @@ impl<T> RawChan<T> {
     /// The waiter of a blocking send (`Some(v)`) or receive (`None`) by
     /// the caller: the channel's spare if it has one, else a new one.
     pub(crate) fn lone_waiter(&self, value: Option<T>) -> Arc<Waiter<T>> {
+        match self.take_spare() {
+            Some(w) => Waiter::reuse(w, OpRef::Own(BlockedOp::new()), 0, value),
+            None => Waiter::lone(value),
+        }
+    }
+
+    /// The waiter of case `case` of the select `op` on this channel: the
+    /// channel's spare if it has one, else a new one.
+    pub(crate) fn select_waiter(
+        &self,
+        op: &Arc<BlockedOp>,
+        case: usize,
+        value: Option<T>,
+    ) -> Arc<Waiter<T>> {
+        match self.take_spare() {
+            Some(w) => Waiter::reuse(w, OpRef::Shared(op.clone()), case, value),
+            None => Waiter::new(op.clone(), case, value),
+        }
+    }
+
+    fn take_spare(&self) -> Option<Arc<Waiter<T>>> {
         // Acquire pairs with the Release of the swap in `recycle`: the
         // spare's reset is visible.
         let p = self.spare.swap(std::ptr::null_mut(), Ordering::Acquire);
-        if p.is_null() {
-            return Waiter::lone(value);
-        }
-        // SAFETY: `p` came from `Arc::into_raw` in `recycle`, and the swap
-        // that took it out of the slot made us its only holder.
-        Waiter::reuse(unsafe { Arc::from_raw(p) }, value)
+        // SAFETY: a non-null `p` came from `Arc::into_raw` in `recycle`,
+        // and the swap that took it out of the slot made us its only holder.
+        (!p.is_null()).then(|| unsafe { Arc::from_raw(p) })
     }
 
-    /// Keeps `w`, the caller's lone waiter whose operation completed, as
-    /// the channel's spare, if nobody else holds it any more.
+    /// Keeps `w`, the caller's waiter whose operation is over and which is
+    /// in no queue any more, as the channel's spare, if nobody else holds
+    /// it.
     pub(crate) fn recycle(&self, w: Arc<Waiter<T>>) {
         let Some(w) = Waiter::idle(w) else { return };
         // Release pairs with the Acquire swap of `lone_waiter` (or of this

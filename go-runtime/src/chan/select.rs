@@ -442,7 +442,7 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
                 TryRecv::Empty => op.unclaim(),
             }
         }
-        let w = Waiter::new(op.clone(), index, None);
+        let w = raw.select_waiter(op, index, None);
         st.push_receiver(w.clone());
         self.waiter = Some(w);
         Reg::Queued
@@ -451,14 +451,19 @@ impl<'a, R, T: Send, F: FnOnce(Option<T>) -> R> Case<'a, R> for RecvCase<'a, T, 
     fn abort(&mut self) {
         if let (Some(w), Some(raw)) = (self.waiter.take(), &self.chan.raw) {
             raw.lock().remove(&w, false);
+            raw.recycle(w);
         }
     }
 
     fn completed_by_waiter(&mut self, closed: bool) {
-        let w = self.waiter.as_ref().expect("a case completed through its waiter was queued");
+        let w = self.waiter.take().expect("a case completed through its waiter was queued");
         // SAFETY: the select saw this case fire: the claimer is done
         // with the slot.
         self.got = Some(if closed { None } else { unsafe { w.take() } });
+        // Its claimer took it out of the queue.
+        if let Some(raw) = &self.chan.raw {
+            raw.recycle(w);
+        }
     }
 
     fn run(&mut self) -> R {
@@ -545,7 +550,7 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
             }
         }
         let v = self.value.take();
-        let w = Waiter::new(op.clone(), index, v);
+        let w = raw.select_waiter(op, index, v);
         st.push_sender(w.clone());
         self.waiter = Some(w);
         Reg::Queued
@@ -554,11 +559,19 @@ impl<'a, R, T: Send, F: FnOnce() -> R> Case<'a, R> for SendCase<'a, T, F> {
     fn abort(&mut self) {
         if let (Some(w), Some(raw)) = (self.waiter.take(), &self.chan.raw) {
             raw.lock().remove(&w, true);
+            raw.recycle(w);
         }
     }
 
     fn completed_by_waiter(&mut self, closed: bool) {
         self.closed = closed;
+        // Its claimer took it out of the queue (and its value, unless
+        // `close` completed it: then the value goes with it).
+        if let (Some(w), Some(raw)) = (self.waiter.take(), &self.chan.raw)
+            && !closed
+        {
+            raw.recycle(w);
+        }
     }
 
     fn run(&mut self) -> R {

@@ -189,26 +189,33 @@ impl<T> Waiter<T> {
         })
     }
 
-    /// A lone waiter whose operation completed, made ready to be kept as
-    /// its channel's spare ([`RawChan::recycle`](super::raw::RawChan)):
-    /// nobody waits on it and it carries no value. `None` if someone else
-    /// still holds a reference (a claimer that has not dropped its own yet).
+    /// A waiter whose operation is over and that is out of every queue,
+    /// made ready to be kept as its channel's spare
+    /// ([`RawChan::recycle`](super::raw::RawChan)): nobody waits on it and
+    /// it carries no value. `None` if someone else still holds a reference
+    /// (a claimer that has not dropped its own yet).
     pub(crate) fn idle(mut this: Arc<Self>) -> Option<Arc<Self>> {
         let w = Arc::get_mut(&mut this)?;
-        debug_assert!(matches!(w.op, OpRef::Own(_)), "only a lone waiter is reused");
-        // Drops the reference to the goroutine that waited, so that a
-        // spare keeps no finished goroutine alive.
+        // Drops the reference to the goroutine that waited (or to its
+        // select's operation), so that a spare keeps nothing alive.
         w.op = OpRef::Own(BlockedOp::idle());
+        w.case = 0;
         *w.slot.get_mut() = None;
         Some(this)
     }
 
-    /// The waiter of a lone send or receive owned by the caller, made from
-    /// a spare that [`Waiter::idle`] returned: the same as
-    /// [`Waiter::lone`], without the allocation.
-    pub(crate) fn reuse(mut this: Arc<Self>, value: Option<T>) -> Arc<Self> {
+    /// A spare that [`Waiter::idle`] returned, made the waiter of case
+    /// `case` of `op` carrying `value`: the same as [`Waiter::lone`] or
+    /// [`Waiter::new`], without the allocation.
+    pub(crate) fn reuse(
+        mut this: Arc<Self>,
+        op: OpRef,
+        case: usize,
+        value: Option<T>,
+    ) -> Arc<Self> {
         let w = Arc::get_mut(&mut this).expect("a spare waiter has one holder");
-        w.op = OpRef::Own(BlockedOp::new());
+        w.op = op;
+        w.case = case;
         *w.slot.get_mut() = value;
         this
     }
