@@ -39,6 +39,8 @@ WORKLOADS = [
      ("KiB peak RSS per parked goroutine (1,000,000 asleep)",
       "KiB peak RSS + page tables per parked goroutine (1,000,000 asleep)"), False),
     ("pingpong", "pingpong", 1_000_000, [1, 2], "ns_per_op", "ns per round trip (unbuffered ping-pong)", True),
+    ("select-pingpong", "select-pingpong", 1_000_000, [1, 2], "ns_per_op",
+     "ns per round trip, each receive a `select` over the data channel and a quit channel", False),
     ("mpmc", "mpmc", 10_000_000, [1, 2], "ns_per_op", "ns per message (cap 1024, 4 producers x 4 consumers)", True),
     ("select4", "select4", 1_000_000, [1, 2], "ns_per_op", "ns per select over 4 ready channels (`select!`)", False),
     ("select4-builder", "select4-builder", 1_000_000, [1, 2], "ns_per_op",

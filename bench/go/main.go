@@ -100,6 +100,33 @@ func main() {
 			<-pong
 		}
 		close(ping)
+	case "select-pingpong":
+		ping, pong, quit := make(chan int64), make(chan int64), make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case v := <-ping:
+					pong <- v
+				case <-quit:
+					return
+				}
+			}
+		}()
+		var got int64
+		for i := int64(0); i < n; i++ {
+			ping <- i
+			select {
+			case v := <-pong:
+				got += v
+			case <-quit:
+				panic("quit")
+			}
+		}
+		sink.Add(uint64(got))
+		close(quit)
+		<-done
 	case "mpmc":
 		ch := make(chan int64, 1024)
 		var consumers sync.WaitGroup

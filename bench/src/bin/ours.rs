@@ -56,6 +56,32 @@ fn main() {
         }
         // Unbuffered ping-pong: n round trips between two goroutines.
         "pingpong" => pingpong(n, |pong| pong.recv()),
+        // The ping-pong with both receives a blocking select over the data
+        // channel and a quit channel (Go's `for { select { ... } }` loop).
+        "select-pingpong" => {
+            let r = Report::start();
+            let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+            let quit = Chan::<()>::new(0);
+            let (rx, tx, q) = (ping.clone(), pong.clone(), quit.clone());
+            let echo = go::spawn(move || {
+                loop {
+                    go::select! {
+                        case v := <-rx => tx.send(v),
+                        case <-q => return,
+                    }
+                }
+            });
+            for i in 0..n {
+                ping.send(i);
+                go::select! {
+                    case v := <-pong => { std::hint::black_box(v); },
+                    case <-quit => unreachable!(),
+                }
+            }
+            r.finish(n);
+            quit.close();
+            echo.join().unwrap();
+        }
         // `go::block_on` of a future that is ready at once, n times, on a
         // goroutine.
         "blockon-ready" => {

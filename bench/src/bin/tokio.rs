@@ -94,6 +94,33 @@ async fn workload(name: String, n: u64) {
             }
             r.finish(n);
         }
+        // The ping-pong with both receives a `select!` over the data channel
+        // and a quit channel.
+        "select-pingpong" => {
+            let r = Report::start();
+            let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u64>(1);
+            let (quit_tx, mut quit_rx) = tokio::sync::mpsc::channel::<()>(1);
+            let echo = tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        Some(v) = ping_rx.recv() => pong_tx.send(v).await.unwrap(),
+                        _ = quit_rx.recv() => return,
+                    }
+                }
+            });
+            let (_keep, mut never) = tokio::sync::mpsc::channel::<()>(1);
+            for i in 0..n {
+                ping_tx.send(i).await.unwrap();
+                tokio::select! {
+                    v = pong_rx.recv() => { std::hint::black_box(v); },
+                    _ = never.recv() => unreachable!(),
+                }
+            }
+            r.finish(n);
+            drop(quit_tx);
+            echo.await.unwrap();
+        }
         // tokio has no MPMC channel: async-channel, the usual choice.
         "mpmc" => {
             let (tx, rx) = async_channel::bounded::<u64>(1024);
