@@ -193,8 +193,8 @@ fn check_sleep_beside_computation(name: &str, envs: &[(&str, &str)], min_ticks: 
     assert!(out.status.success(), "stderr: {stderr}");
     let worst = common::reported(&stdout, "worst-gap-ms", &stderr);
     let ticks = common::reported(&stdout, "ticks", &stderr);
-    assert!(worst < 60, "the sleeper's worst gap was {worst} ms");
-    assert!(ticks > min_ticks, "the sleeper woke {ticks} times in 300 ms");
+    assert!(worst < 60, "the sleeper's worst gap was {worst} ms; stderr: {stderr}");
+    assert!(ticks > min_ticks, "the sleeper woke {ticks} times in 300 ms; stderr: {stderr}");
 }
 
 #[test]
