@@ -458,6 +458,36 @@ mod tests {
         }
     }
 
+    /// The spare's hand-offs between plain threads, small enough for Miri
+    /// (`.ci/run` runs it there: the `Arc::into_raw`/`from_raw` round trips
+    /// and the resets under `Arc::get_mut`).
+    #[test]
+    fn spare_waiter_cases_between_threads() {
+        let ch = Chan::<Counted>::new(0);
+        let drops = Arc::new(AtomicUsize::new(0));
+        const ROUNDS: usize = 20;
+        let rx = ch.clone();
+        let receiver = std::thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                drop(rx.recv().expect("a value"));
+            }
+        });
+        for _ in 0..ROUNDS {
+            ch.send(Counted(drops.clone()));
+        }
+        receiver.join().unwrap();
+        // A blocking select: its case on `ch` gets the spare and is
+        // aborted when the other completes.
+        let other = Chan::<u8>::new(0);
+        let tx = other.clone();
+        let sender = std::thread::spawn(move || tx.send(1));
+        let got = crate::chan::Select::new().recv(&ch, |v| v.map(|_| 0)).recv(&other, |v| v).wait();
+        sender.join().unwrap();
+        assert_eq!(got, Some(1));
+        assert_eq!(drops.load(Ordering::SeqCst), ROUNDS);
+        drop(ch);
+    }
+
     #[test]
     fn a_blocking_operation_reuses_the_channels_spare_waiter() {
         let ch = Chan::<Counted>::new(0);
