@@ -62,7 +62,7 @@ fn tokio_sockets_in_a_goroutine_park_only_the_goroutine() {
     assert!(stdout.contains("reply=gnip"), "{stdout}");
     // Blocking the worker would show the server's 200 ms.
     let gap = common::reported(&stdout, "gap_ms", &stderr);
-    assert!(gap < 50, "the neighbour waited {gap} ms");
+    assert!(gap < common::GAP_BOUND_MS, "the neighbour waited {gap} ms");
 }
 
 /// A tokio task awaits 10,000 goroutines and receives 1,000,000 values
