@@ -316,3 +316,25 @@ fn stress_4_producers_4_consumers_sequence_numbers_per_producer() {
         assert_eq!(total, [PER_PRODUCER; 4], "cap {cap}: lost or duplicated messages");
     }
 }
+
+#[test]
+fn a_channel_may_be_made_before_the_values_it_borrows() {
+    // The values a channel carries need to outlive only their uses, not the
+    // channel: locals declared after it are dropped first. A `Drop` on the
+    // channel's shared state (its spare waiter, when it was first kept as
+    // an `Arc<Waiter<T>>`) made this a borrow-check error: "`s` does not
+    // live long enough".
+    let ch = Chan::new(1);
+    let s = String::from("borrowed");
+    ch.send(s.as_str());
+    assert_eq!(ch.recv(), Some("borrowed"));
+    let other = Chan::new(0);
+    let t = String::from("rendezvous");
+    let tx = other.clone();
+    let h = std::thread::scope(|scope| {
+        let h = scope.spawn(|| tx.send(t.as_str()));
+        assert_eq!(other.recv(), Some("rendezvous"));
+        h.join()
+    });
+    h.unwrap();
+}

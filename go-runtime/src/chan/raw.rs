@@ -33,10 +33,46 @@ pub(crate) struct RawChan<T> {
     cap: usize,
     /// Everything else, under one lock (Go's `hchan.lock`).
     state: Mutex<State<T>>,
-    /// A lone waiter whose operation completed, kept for the next blocking
-    /// send or receive (from `Arc::into_raw`), or null. README, "A spare
-    /// waiter per channel".
-    spare: AtomicPtr<Waiter<T>>,
+    /// An idle waiter kept for the next blocking operation. README, "A
+    /// spare waiter per channel".
+    spare: Spare,
+}
+
+/// A channel's spare waiter: an idle `Arc<Waiter<T>>` (from
+/// `Arc::into_raw`, type-erased), or null.
+///
+/// Type-erased so that `RawChan<T>` has no `Drop` of its own: one would
+/// make the borrow checker require whatever a channel's values borrow to
+/// outlive the channel (a `Chan<&str>` made before the string it carries
+/// stopped compiling). Freeing the spare touches no `T`: an idle waiter
+/// carries no value (`Waiter::idle`).
+struct Spare {
+    /// The waiter, or null.
+    ptr: AtomicPtr<()>,
+    /// Frees a waiter of the channel's `T` (`free_spare::<T>`).
+    free: unsafe fn(*mut ()),
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let p = *self.ptr.get_mut();
+        if !p.is_null() {
+            // SAFETY: `p` came from `Arc::into_raw` in `RawChan::recycle` of
+            // the channel whose `T` `free` was made for; the slot was its
+            // only holder, and nobody else can reach the slot now.
+            unsafe { (self.free)(p) };
+        }
+    }
+}
+
+/// Frees a spare waiter of element type `T`.
+///
+/// # Safety
+/// `p` came from `Arc::into_raw` of an `Arc<Waiter<T>>` made idle by
+/// `Waiter::idle`, and the caller was its only holder.
+unsafe fn free_spare<T>(p: *mut ()) {
+    // SAFETY: the caller's contract.
+    drop(unsafe { Arc::from_raw(p.cast::<Waiter<T>>()) });
 }
 
 /// What the lock protects.
@@ -92,7 +128,7 @@ impl<T> RawChan<T> {
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
             }),
-            spare: AtomicPtr::new(std::ptr::null_mut()),
+            spare: Spare { ptr: AtomicPtr::new(std::ptr::null_mut()), free: free_spare::<T> },
         }
     }
 
@@ -122,10 +158,11 @@ impl<T> RawChan<T> {
     fn take_spare(&self) -> Option<Arc<Waiter<T>>> {
         // Acquire pairs with the Release of the swap in `recycle`: the
         // spare's reset is visible.
-        let p = self.spare.swap(std::ptr::null_mut(), Ordering::Acquire);
-        // SAFETY: a non-null `p` came from `Arc::into_raw` in `recycle`,
-        // and the swap that took it out of the slot made us its only holder.
-        (!p.is_null()).then(|| unsafe { Arc::from_raw(p) })
+        let p = self.spare.ptr.swap(std::ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: a non-null `p` came from `Arc::into_raw` of a waiter of
+        // this channel in `recycle`, and the swap that took it out of the
+        // slot made us its only holder.
+        (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast::<Waiter<T>>()) })
     }
 
     /// Keeps `w`, the caller's waiter whose operation is over and which is
@@ -135,21 +172,10 @@ impl<T> RawChan<T> {
         let Some(w) = Waiter::idle(w) else { return };
         // Release pairs with the Acquire swap of `lone_waiter` (or of this
         // function, for the spare it replaces): whoever takes it sees it reset.
-        let old = self.spare.swap(Arc::into_raw(w).cast_mut(), Ordering::AcqRel);
+        let old = self.spare.ptr.swap(Arc::into_raw(w).cast_mut().cast(), Ordering::AcqRel);
         if !old.is_null() {
-            // SAFETY: as in `lone_waiter`: the swap made us its only holder.
-            drop(unsafe { Arc::from_raw(old) });
-        }
-    }
-}
-
-impl<T> Drop for RawChan<T> {
-    fn drop(&mut self) {
-        let p = *self.spare.get_mut();
-        if !p.is_null() {
-            // SAFETY: `p` came from `Arc::into_raw` in `recycle`; the slot
-            // was its only holder, and nobody else can reach the slot now.
-            drop(unsafe { Arc::from_raw(p) });
+            // SAFETY: as in `take_spare`: the swap made us its only holder.
+            drop(unsafe { Arc::from_raw(old.cast::<Waiter<T>>()) });
         }
     }
 }
@@ -507,7 +533,7 @@ mod tests {
             h.join().unwrap();
             assert_eq!(drops.load(Ordering::SeqCst), round + 1, "round {round}");
         }
-        let spare = raw.spare.load(Ordering::SeqCst);
+        let spare = raw.spare.ptr.load(Ordering::SeqCst).cast::<super::Waiter<Counted>>();
         assert!(!spare.is_null(), "no spare waiter after 200 blocking operations");
         // SAFETY: nobody takes the spare while this test looks at it (no
         // operation is in progress on the channel).
@@ -523,7 +549,7 @@ mod tests {
         drop(ch.recv().expect("a value"));
         h.join().unwrap();
         assert_eq!(
-            raw.spare.load(Ordering::SeqCst),
+            raw.spare.ptr.load(Ordering::SeqCst).cast::<super::Waiter<Counted>>(),
             spare,
             "the blocking receive did not reuse the spare"
         );
