@@ -170,7 +170,7 @@ impl<T> RawChan<T> {
     /// it.
     pub(crate) fn recycle(&self, w: Arc<Waiter<T>>) {
         let Some(w) = Waiter::idle(w) else { return };
-        // Release pairs with the Acquire swap of `lone_waiter` (or of this
+        // Release pairs with the Acquire swap of `take_spare` (or of this
         // function, for the spare it replaces): whoever takes it sees it reset.
         let old = self.spare.ptr.swap(Arc::into_raw(w).cast_mut().cast(), Ordering::AcqRel);
         if !old.is_null() {
@@ -178,9 +178,7 @@ impl<T> RawChan<T> {
             drop(unsafe { Arc::from_raw(old.cast::<Waiter<T>>()) });
         }
     }
-}
 
-impl<T> RawChan<T> {
     /// The capacity.
     pub(crate) fn cap(&self) -> usize {
         self.cap
