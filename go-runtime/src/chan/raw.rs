@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 
 use super::waiter::{BlockedOp, OpRef, Waiter};
-use crate::scheduler::Unparker;
+use crate::scheduler::{RawGuard, Unparker};
 
 /// A channel's shared state.
 pub(crate) struct RawChan<T> {
@@ -135,10 +135,7 @@ impl<T> RawChan<T> {
     /// The waiter of a blocking send (`Some(v)`) or receive (`None`) by
     /// the caller: the channel's spare if it has one, else a new one.
     pub(crate) fn lone_waiter(&self, value: Option<T>) -> Arc<Waiter<T>> {
-        match self.take_spare() {
-            Some(w) => Waiter::reuse(w, OpRef::Own(BlockedOp::new()), 0, value),
-            None => Waiter::lone(value),
-        }
+        self.waiter(OpRef::Own(BlockedOp::new()), 0, value)
     }
 
     /// The waiter of case `case` of the select `op` on this channel: the
@@ -149,20 +146,22 @@ impl<T> RawChan<T> {
         case: usize,
         value: Option<T>,
     ) -> Arc<Waiter<T>> {
-        match self.take_spare() {
-            Some(w) => Waiter::reuse(w, OpRef::Shared(op.clone()), case, value),
-            None => Waiter::new(op.clone(), case, value),
-        }
+        self.waiter(OpRef::Shared(op.clone()), case, value)
     }
 
-    fn take_spare(&self) -> Option<Arc<Waiter<T>>> {
+    /// The waiter of case `case` of `op`: the spare, reset, if the channel
+    /// has one, else a new one.
+    fn waiter(&self, op: OpRef, case: usize, value: Option<T>) -> Arc<Waiter<T>> {
         // Acquire pairs with the Release of the swap in `recycle`: the
         // spare's reset is visible.
         let p = self.spare.ptr.swap(std::ptr::null_mut(), Ordering::Acquire);
-        // SAFETY: a non-null `p` came from `Arc::into_raw` of a waiter of
-        // this channel in `recycle`, and the swap that took it out of the
-        // slot made us its only holder.
-        (!p.is_null()).then(|| unsafe { Arc::from_raw(p.cast::<Waiter<T>>()) })
+        if p.is_null() {
+            return Waiter::new(op, case, value);
+        }
+        // SAFETY: `p` came from `Arc::into_raw` of a waiter of this channel
+        // in `recycle`, and the swap that took it out of the slot made us
+        // its only holder.
+        Waiter::reuse(unsafe { Arc::from_raw(p.cast::<Waiter<T>>()) }, op, case, value)
     }
 
     /// Keeps `w`, the caller's waiter whose operation is over and which is
@@ -170,11 +169,11 @@ impl<T> RawChan<T> {
     /// it.
     pub(crate) fn recycle(&self, w: Arc<Waiter<T>>) {
         let Some(w) = Waiter::idle(w) else { return };
-        // Release pairs with the Acquire swap of `take_spare` (or of this
+        // Release pairs with the Acquire swap of `waiter` (or of this
         // function, for the spare it replaces): whoever takes it sees it reset.
         let old = self.spare.ptr.swap(Arc::into_raw(w).cast_mut().cast(), Ordering::AcqRel);
         if !old.is_null() {
-            // SAFETY: as in `take_spare`: the swap made us its only holder.
+            // SAFETY: as in `waiter`: the swap made us its only holder.
             drop(unsafe { Arc::from_raw(old.cast::<Waiter<T>>()) });
         }
     }
@@ -264,24 +263,15 @@ pub(crate) trait ChanLock {
     unsafe fn unlock(&self, token: RawGuard);
 }
 
-/// The acquisition token of a raw channel lock.
-pub(crate) type RawGuard = <parking_lot::RawMutex as parking_lot::lock_api::RawMutex>::Guard;
-
 impl<T> ChanLock for RawChan<T> {
     fn addr(&self) -> usize {
         std::ptr::from_ref(self).addr()
     }
 
     fn lock(&self) -> RawGuard {
-        use parking_lot::lock_api::RawMutex as _;
         // SAFETY: taking the raw lock invalidates no guard or reference: it
         // waits for them to be released like `Mutex::lock`.
-        let raw = unsafe { self.state.raw() };
-        if raw.is_locked() {
-            crate::scheduler::wait_for_internal_lock(|| raw.lock())
-        } else {
-            raw.lock()
-        }
+        crate::scheduler::lock_internal_raw(unsafe { self.state.raw() })
     }
 
     unsafe fn unlock(&self, token: RawGuard) {

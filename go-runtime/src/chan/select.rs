@@ -9,11 +9,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::raw::{ChanLock, RawGuard, TryRecv, TrySend};
+use super::raw::{ChanLock, TryRecv, TrySend};
 use super::waiter::{BlockedOp, Outcome, Waiter};
 use super::{AsRecv, AsSend, Chan, block_on_nil, deadline_after};
 use crate::coroutine::WaitReason;
-use crate::scheduler::{self, Unparker};
+use crate::scheduler::{self, RawGuard, Unparker};
 
 /// What registering a case did.
 enum Reg {

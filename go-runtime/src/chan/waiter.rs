@@ -167,26 +167,18 @@ impl<T> std::fmt::Debug for Waiter<T> {
 }
 
 impl<T> Waiter<T> {
-    /// A waiter for case `case` of a select's `op`, carrying `value` if
-    /// it sends.
-    pub(crate) fn new(op: Arc<BlockedOp>, case: usize, value: Option<T>) -> Arc<Self> {
-        Arc::new(Waiter { op: OpRef::Shared(op), case, slot: UnsafeCell::new(value) })
-    }
-
-    /// The waiter of a lone send or receive (case 0 of its own operation),
-    /// owned by the caller.
-    pub(crate) fn lone(value: Option<T>) -> Arc<Self> {
-        Arc::new(Waiter { op: OpRef::Own(BlockedOp::new()), case: 0, slot: UnsafeCell::new(value) })
+    /// A waiter for case `case` of `op` (a lone operation's own, case 0,
+    /// or a select's), carrying `value` if it sends. (Blocking operations
+    /// take theirs through their channel, which may reuse its spare:
+    /// `RawChan::lone_waiter`, `RawChan::select_waiter`.)
+    pub(crate) fn new(op: OpRef, case: usize, value: Option<T>) -> Arc<Self> {
+        Arc::new(Waiter { op, case, slot: UnsafeCell::new(value) })
     }
 
     /// The waiter of a lone send or receive whose owner is an async task
     /// (or nobody), woken through `waiter`.
     pub(crate) fn lone_for(value: Option<T>, waiter: Unparker) -> Arc<Self> {
-        Arc::new(Waiter {
-            op: OpRef::Own(BlockedOp::for_waiter(waiter)),
-            case: 0,
-            slot: UnsafeCell::new(value),
-        })
+        Self::new(OpRef::Own(BlockedOp::for_waiter(waiter)), 0, value)
     }
 
     /// A waiter whose operation is over and that is out of every queue,
@@ -195,18 +187,17 @@ impl<T> Waiter<T> {
     /// it carries no value. `None` if someone else still holds a reference
     /// (a claimer that has not dropped its own yet).
     pub(crate) fn idle(mut this: Arc<Self>) -> Option<Arc<Self>> {
-        let w = Arc::get_mut(&mut this)?;
         // Drops the reference to the goroutine that waited (or to its
         // select's operation), so that a spare keeps nothing alive.
+        let w = Arc::get_mut(&mut this)?;
         w.op = OpRef::Own(BlockedOp::idle());
-        w.case = 0;
         *w.slot.get_mut() = None;
         Some(this)
     }
 
     /// A spare that [`Waiter::idle`] returned, made the waiter of case
-    /// `case` of `op` carrying `value`: the same as [`Waiter::lone`] or
-    /// [`Waiter::new`], without the allocation.
+    /// `case` of `op` carrying `value`: the same as [`Waiter::new`],
+    /// without the allocation.
     pub(crate) fn reuse(
         mut this: Arc<Self>,
         op: OpRef,

@@ -125,11 +125,24 @@ pub(crate) fn wait_for_internal_lock<R>(lock: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Locks one of the runtime's own mutexes (a sync primitive's queue), a
-/// wait marked as in [`wait_for_internal_lock`] when another thread holds
-/// it. (A plain load decides, not a failed `try_lock`: that compare-and-
-/// swap on a contended line, followed by the lock's own, cost ping-pong 7%
-/// through the channel locks.)
+/// The acquisition token of a raw runtime lock ([`lock_internal_raw`]).
+pub(crate) type RawGuard = <parking_lot::RawMutex as parking_lot::lock_api::RawMutex>::Guard;
+
+/// Takes one of the runtime's own raw locks (a channel's, for a `select`
+/// that holds several), a wait marked as in [`wait_for_internal_lock`]
+/// when another thread holds it. (A plain load decides, not a failed
+/// `try_lock`: that compare-and-swap on a contended line, followed by the
+/// lock's own, cost ping-pong 7% through the channel locks.)
+#[inline]
+pub(crate) fn lock_internal_raw(raw: &parking_lot::RawMutex) -> RawGuard {
+    use parking_lot::lock_api::RawMutex as _;
+    if raw.is_locked() { wait_for_internal_lock(|| raw.lock()) } else { raw.lock() }
+}
+
+/// Locks one of the runtime's own mutexes (a channel's state, a sync
+/// primitive's queue) as [`lock_internal_raw`] does. (Not built on it:
+/// making the guard from the raw token cost 18 instructions a ping-pong
+/// round trip, callgrind.)
 #[inline]
 pub(crate) fn lock_internal<T: ?Sized>(
     m: &parking_lot::Mutex<T>,

@@ -102,9 +102,7 @@ impl Inner {
         }
         pending
     }
-}
 
-impl Inner {
     /// Publishes which generation's firing may deliver (under `state`'s
     /// lock, before that firing is armed).
     fn set_armed(&self, generation: u64) {
