@@ -635,11 +635,7 @@ fn guard_mode() -> GuardMode {
         1 => GuardMode::Install,
         2 => GuardMode::Protect,
         _ => {
-            // `GODEBUG=stackguard=mprotect` forces the fallback (for kernels
-            // where guard installation misbehaves, and to test the fallback).
-            let forced = std::env::var("GODEBUG")
-                .is_ok_and(|v| v.split(',').any(|kv| kv.trim() == "stackguard=mprotect"));
-            let mode = if !forced && probe_guard_install() {
+            let mode = if !forced_protect() && probe_guard_install() {
                 GuardMode::Install
             } else {
                 GuardMode::Protect
@@ -648,6 +644,13 @@ fn guard_mode() -> GuardMode {
             mode
         }
     }
+}
+
+/// Whether `GODEBUG=stackguard=mprotect` forces the fallback (for kernels
+/// where guard installation misbehaves, and to test the fallback).
+fn forced_protect() -> bool {
+    std::env::var("GODEBUG")
+        .is_ok_and(|v| v.split(',').any(|kv| kv.trim() == "stackguard=mprotect"))
 }
 
 /// Most stacks guarded by one `process_madvise` call (`guard_ahead`): the
@@ -666,11 +669,30 @@ const PIDFD_SELF: libc::c_int = -10000;
 /// Installs guards on all `ranges` (`(lo, len)`, the guards of stacks
 /// nothing runs on) with one `process_madvise` call. Returns false if the
 /// kernel refused or did only part: installing a guard twice is harmless,
-/// so the caller then guards each range alone.
+/// so the caller then guards each range alone. The first call that
+/// reports success is checked as the probe checks `madvise`: its first
+/// guard must refuse access, or batches are given up.
 fn install_guards(ranges: &[(usize, usize)]) -> bool {
+    let first = BATCH_GUARDS.load(Ordering::Relaxed) == BATCH_UNKNOWN;
     // SAFETY: every range lies in a stack this thread owns and nothing runs
     // on: installing guards there changes no live memory.
-    unsafe { advise_all(ranges, MADV_GUARD_INSTALL, &BATCH_GUARDS) }
+    let ok = unsafe { advise_all(ranges, MADV_GUARD_INSTALL, &BATCH_GUARDS) };
+    if ok && first && !ranges.first().is_some_and(|&(lo, _)| refuses_access(lo)) {
+        // Relaxed: a hint, as in `advise_all`.
+        BATCH_GUARDS.store(BATCH_NO, Ordering::Relaxed);
+        return false;
+    }
+    ok
+}
+
+/// Whether the page at `addr` (page-aligned, in a private anonymous
+/// mapping) refuses access as a guard does: `MADV_POPULATE_READ` (Linux
+/// 5.14+) fails with `EFAULT` there instead of mapping the page.
+fn refuses_access(addr: usize) -> bool {
+    // SAFETY: populating reads nothing and changes no contents: a page that
+    // is not mapped yet is mapped to zeros, as a read of it would.
+    let r = unsafe { libc::madvise(addr as *mut libc::c_void, page(), libc::MADV_POPULATE_READ) };
+    r != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
 }
 
 /// Gives `advice` on all `ranges` (`(lo, len)`) with one `process_madvise`
@@ -698,8 +720,21 @@ unsafe fn advise_all(ranges: &[(usize, usize)], advice: libc::c_int, works: &Ato
     ok
 }
 
-/// Whether this kernel supports `MADV_GUARD_INSTALL` (Linux 6.13+).
+/// Whether `madvise(MADV_GUARD_INSTALL)` makes real guards here (Linux
+/// 6.13+). The call's success is not enough: an emulator that takes advice
+/// it does not know as a hint (qemu-user does) returns 0 having installed
+/// nothing, and every goroutine stack would be left without a guard, so an
+/// overflow would write into its neighbour. So the guard is tried:
+/// `MADV_POPULATE_READ` (Linux 5.14+) fails with `EFAULT` over a guard and
+/// succeeds over an ordinary page.
 fn probe_guard_install() -> bool {
+    // SAFETY: the probe passes a page of its own fresh mapping.
+    probe_guard_with(|p, len| unsafe { libc::madvise(p, len, MADV_GUARD_INSTALL) } == 0)
+}
+
+/// The probe with `install` (which returns whether it says it installed a
+/// guard on the page `(p, len)`) in place of the kernel's advice.
+fn probe_guard_with(install: impl FnOnce(*mut libc::c_void, usize) -> bool) -> bool {
     let page = page();
     // SAFETY: a fresh private anonymous mapping of two pages that nothing else
     // references; it is unmapped before returning.
@@ -715,7 +750,10 @@ fn probe_guard_install() -> bool {
         if p == libc::MAP_FAILED {
             return false;
         }
-        let ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
+        let next = p.cast::<u8>().add(page);
+        let ok = install(p, page)
+            && refuses_access(p as usize)
+            && libc::madvise(next.cast(), page, libc::MADV_POPULATE_READ) == 0;
         libc::munmap(p, 2 * page);
         ok
     }
@@ -895,14 +933,21 @@ mod tests {
     }
 
     /// Whether reading one byte at `addr` faults (a guard), asked of the
-    /// kernel with `process_vm_readv`, which reports `EFAULT` instead of
-    /// raising a signal.
+    /// kernel by writing it to a pipe, which reports `EFAULT` instead of
+    /// raising a signal (and which an emulator such as qemu-user checks
+    /// against the guest's own page protections, as the kernel does).
     fn faults(addr: usize) -> bool {
-        let mut byte = 0u8;
-        let local = libc::iovec { iov_base: (&raw mut byte).cast(), iov_len: 1 };
-        let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: 1 };
-        // SAFETY: reads one byte of our own address space into `byte`.
-        let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: writes (at most) one byte from `addr` into our own pipe;
+        // a byte the caller cannot read makes the call fail, not fault.
+        let n = unsafe { libc::write(fds[1], addr as *const libc::c_void, 1) };
+        // SAFETY: closes the two descriptors just opened.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
         n != 1
     }
 
@@ -929,6 +974,34 @@ mod tests {
             assert_eq!(faults(s.guard.get()), guarded, "stack {i} from the end");
         }
         cache.give(taken);
+    }
+
+    #[test]
+    fn a_guard_is_trusted_only_if_it_refuses_access() {
+        // Advice that reports success and installs nothing (what qemu-user
+        // does with `MADV_GUARD_INSTALL`) must not pass for a guard: every
+        // stack would be unguarded.
+        assert!(!probe_guard_with(|_, _| true), "a no-op install passed the probe");
+        assert!(!probe_guard_with(|_, _| false));
+        // A guard the kernel really installed (checked independently by
+        // `faults`) passes. Under an emulator that fakes the advice there
+        // is none to try: the two checks above are the point there.
+        let real = std::cell::Cell::new(false);
+        let install = |p: *mut libc::c_void, len| {
+            // SAFETY: the probe passes a page of its own fresh mapping.
+            let said = unsafe { libc::madvise(p, len, MADV_GUARD_INSTALL) } == 0;
+            real.set(said && faults(p as usize));
+            said
+        };
+        let passed = probe_guard_with(install);
+        assert!(passed || !real.get(), "a real guard failed the probe");
+        if !forced_protect() {
+            assert_eq!(
+                passed,
+                guard_mode() == GuardMode::Install,
+                "the runtime's mode follows the probe"
+            );
+        }
     }
 
     #[test]
