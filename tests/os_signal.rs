@@ -138,8 +138,7 @@ fn waiting_for_a_signal_is_not_a_deadlock() {
         });
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let mut child = std::process::Command::new(exe)
+    let mut child = common::this_test_binary()
         .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
         .env("GO_TEST_CHILD", NAME)
         .stdout(std::process::Stdio::piped())

@@ -78,7 +78,11 @@ fn runnext_runs_the_last_spawned_first() {
         return;
     }
     for _ in 0..10 {
-        let out = run_child(NAME, &[("GOMAXPROCS", "1")]);
+        // Without sysmon's requests: a spawning loop that took over 10 ms
+        // (a paused VM, an emulator) would be asked to yield and let
+        // goroutine 0 run early, as Go's sysmon would preempt it.
+        let envs = [("GOMAXPROCS", "1"), ("GODEBUG", "sysmonpreempt=0")];
+        let out = run_child(NAME, &envs);
         let (stdout, stderr) = texts(&out);
         assert!(out.status.success(), "stderr: {stderr}");
         assert!(stdout.contains("order=[9, 0, 1, 2, 3, 4, 5, 6, 7, 8]"), "stdout: {stdout}");

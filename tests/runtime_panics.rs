@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{is_child, run_child, run_example, texts};
 
 /// The report of `examples/panics.rs main`: defers first, then Go's report
@@ -195,8 +193,7 @@ fn failing_go_test_body() {
 fn failing_go_test_shows_message_and_location() {
     // Run the failing test through the harness, output captured as usual
     // (no --nocapture): the harness shows what the test printed.
-    let exe = std::env::current_exe().expect("test binary path");
-    let out = Command::new(exe)
+    let out = common::this_test_binary()
         .args(["failing_go_test_body", "--exact", "--test-threads=1"])
         .env("GO_TEST_CHILD", "failing_go_test_body")
         .output()

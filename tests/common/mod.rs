@@ -15,10 +15,29 @@ pub fn is_child(name: &str) -> bool {
     std::env::var(CHILD_VAR).is_ok_and(|v| v == name)
 }
 
+/// A command that runs `program`, a binary built for the target under
+/// test: directly, or through the emulator that `GO_TEST_RUNNER` names
+/// (`.ci/run`'s aarch64 pass runs the suite under qemu-user, and a binary
+/// of the other architecture cannot be started directly there).
+pub fn target_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match std::env::var_os("GO_TEST_RUNNER") {
+        Some(runner) => {
+            let mut cmd = Command::new(runner);
+            cmd.arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+/// A command that runs this test binary again (see [`target_command`]).
+pub fn this_test_binary() -> Command {
+    target_command(std::env::current_exe().expect("test binary path"))
+}
+
 /// Re-runs this test binary, running only test `name`, with `envs` set.
 pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
+    let mut cmd = this_test_binary();
     cmd.args([name, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD_VAR, name);
     for (k, v) in envs {
         cmd.env(k, v);
@@ -112,6 +131,13 @@ pub fn example_command(name: &str, args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--example", name]);
+    // Tests built with `--target` (the aarch64 pass) live under
+    // `<target dir>/<triple>/`: the example is built the same way, there.
+    let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let above = dir.parent().and_then(|profile| profile.parent());
+    if let Some(above) = above.filter(|a| a.file_name().is_some_and(|n| n == triple.as_str())) {
+        build.args(["--target", triple.as_str()]).arg("--target-dir").arg(above.parent().unwrap());
+    }
     // Examples that need the `tokio` feature are built with it when the
     // tests are.
     if cfg!(feature = "tokio") {
@@ -122,7 +148,7 @@ pub fn example_command(name: &str, args: &[&str]) -> Command {
     }
     let st = build.status().expect("run cargo build");
     assert!(st.success(), "building example {name} failed");
-    let mut cmd = Command::new(dir.join(name));
+    let mut cmd = target_command(dir.join(name));
     cmd.args(args);
     cmd
 }
