@@ -22,22 +22,24 @@ fn item_19_unbuffered_send_waits_for_the_receiver() {
     let ch = Chan::new(0);
     let received = Arc::new(AtomicU64::new(0));
     let (rx, r) = (ch.clone(), received.clone());
+    // The clock starts before the spawn: the other goroutine may start its
+    // sleep on the other worker before this one reads the clock.
+    let t = Instant::now();
     go::spawn(move || {
         go::time::sleep(Duration::from_millis(30));
         r.store(1, Ordering::SeqCst);
         rx.recv();
     });
-    let t = Instant::now();
     ch.send(1);
     assert!(t.elapsed() >= Duration::from_millis(25), "send returned before a receiver came");
     assert_eq!(received.load(Ordering::SeqCst), 1);
     // And a receive waits for a sender.
     let tx = ch.clone();
+    let t = Instant::now();
     go::spawn(move || {
         go::time::sleep(Duration::from_millis(30));
         tx.send(2);
     });
-    let t = Instant::now();
     assert_eq!(ch.recv(), Some(2));
     assert!(t.elapsed() >= Duration::from_millis(25));
 }
