@@ -64,14 +64,18 @@ fn item_20_buffered_is_fifo_and_blocks_only_when_full_or_empty() {
 fn item_21_parked_senders_and_receivers_are_served_fifo() {
     const NAME: &str = "item_21_parked_senders_and_receivers_are_served_fifo";
     if is_child(NAME) {
-        // At GOMAXPROCS=1 goroutines block in spawn order, one at a time.
+        // At GOMAXPROCS=1 goroutines block in spawn order, one at a time:
+        // each runs (from runnext) while the spawner yields, and blocks.
+        // (Not a 1 ms sleep: a goroutine that took longer than that to
+        // reach its operation yielded there for the sleeper's due timer,
+        // and the next one blocked first; seen under an emulator.)
         let order = go::run(|| {
             let ch = Chan::<usize>::new(0);
             let got = Chan::<(usize, usize)>::new(100);
             for id in 0..10 {
                 let (ch, got) = (ch.clone(), got.clone());
                 go::spawn(move || got.send((id, ch.recv().unwrap())));
-                go::time::sleep(Duration::from_millis(1));
+                go::runtime::gosched();
             }
             for v in 0..10 {
                 ch.send(v);
@@ -83,7 +87,7 @@ fn item_21_parked_senders_and_receivers_are_served_fifo() {
             for id in 0..10 {
                 let ch = ch.clone();
                 go::spawn(move || ch.send(id));
-                go::time::sleep(Duration::from_millis(1));
+                go::runtime::gosched();
             }
             let fifo_send = (0..10).all(|id| ch.recv() == Some(id));
             (fifo_recv, fifo_send)
