@@ -73,10 +73,16 @@ fn item_41_not_reentrant() {
     assert!(m.try_lock().is_none(), "the holder's TryLock is false");
     drop(g);
     let m2 = m.clone();
+    let locked = go::chan::Chan::new(1);
+    let tell = locked.clone();
     let h = go::spawn(move || {
         let _a = m2.lock();
+        tell.send(());
         let _b = m2.lock(); // blocks forever
     });
+    // Once it holds the lock (however long it took to start), its second
+    // lock blocks: still blocked 30 ms later, and the lock still held.
+    locked.recv();
     go::time::sleep(Duration::from_millis(30));
     assert!(!h.is_finished());
     assert!(m.try_lock().is_none());
