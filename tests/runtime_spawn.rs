@@ -69,7 +69,11 @@ fn goroutines_run_on_every_worker() {
     let out = run_child(NAME, &[("GOMAXPROCS", "4")]);
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "child failed: {stderr}");
-    assert!(stdout.contains("distinct-threads=4"), "stdout: {stdout}");
+    // Four workers, so four threads at least; a fifth when sysmon hands a
+    // worker stuck in a 1 ms sleep to a new thread (a sleep that took over
+    // 20 ms: under an emulator, or on a paused VM).
+    let n = common::reported(&stdout, "distinct-threads", &stderr);
+    assert!(n >= 4, "stdout: {stdout}");
 }
 
 #[test]

@@ -269,8 +269,9 @@ fn absurd_stack_sizes_are_errors() {
 /// thread, succeeds on both.
 #[test]
 fn maybe_grow_runs_deep_drops_on_a_fresh_segment() {
-    // On the goroutine fewer than 64 KiB are ever left: it grows.
-    let on_goroutine = || go::runtime::maybe_grow(64 << 10, 64 << 20, || drop(list(100_000)));
+    // On the goroutine fewer than 1 MiB are ever left (its 64 KiB are
+    // rounded up to two pages, 128 KiB where pages are 64 KiB): it grows.
+    let on_goroutine = || go::runtime::maybe_grow(1 << 20, 64 << 20, || drop(list(100_000)));
     go::Builder::new().stack_size(64 << 10).spawn(on_goroutine).unwrap().join().unwrap();
     // A std thread has 2 MiB: ask for 8 MiB to be left, so that it grows.
     let on_thread = || go::runtime::maybe_grow(8 << 20, 64 << 20, || drop(list(100_000)));

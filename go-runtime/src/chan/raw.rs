@@ -557,11 +557,21 @@ mod tests {
         crate::runtime::set_stall_hook(|s| REPORTED.store(s.goroutine, Ordering::SeqCst));
         let ch = Chan::<u8>::new(1);
         let raw = ch.raw.clone().expect("a made channel");
-        let held = raw.lock();
+        // The goroutine starts and parks before the lock is taken, so that
+        // its run up to the lock wait is short however slowly it started
+        // (under an emulator a start took longer than sysmon's 20 ms).
+        let (started, go_ahead) = (Chan::<()>::new(1), Chan::<()>::new(1));
+        let (s, g) = (started.clone(), go_ahead.clone());
         let h = crate::spawn::spawn(move || {
+            s.send(());
+            g.recv();
             ch.send(1);
             crate::coroutine::current_id()
         });
+        started.recv();
+        std::thread::sleep(Duration::from_millis(10));
+        let held = raw.lock();
+        go_ahead.send(());
         std::thread::sleep(Duration::from_millis(100));
         drop(held);
         let id = h.join().unwrap();
