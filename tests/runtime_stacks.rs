@@ -40,7 +40,7 @@ fn mapping_count(stdout: &str) -> usize {
 /// fresh page and a write of that page to a pipe then fails with `EFAULT`.
 /// (Not the kernel's version: an emulator such as qemu-user reports a
 /// new kernel and fakes the advice.)
-fn kernel_has_guard_install() -> bool {
+fn guards_install_in_place() -> bool {
     const MADV_GUARD_INSTALL: libc::c_int = 102;
     // SAFETY: a fresh private anonymous page, written to our own pipe and
     // unmapped; nothing else refers to it.
@@ -65,7 +65,7 @@ fn kernel_has_guard_install() -> bool {
 /// `GODEBUG=stackguard=mprotect` (which `.ci/run` sets for a second pass).
 fn mprotect_fallback() -> bool {
     let forced = std::env::var("GODEBUG").is_ok_and(|v| v.contains("stackguard=mprotect"));
-    forced || !kernel_has_guard_install()
+    forced || !guards_install_in_place()
 }
 
 /// `vm.max_map_count`.

@@ -689,10 +689,16 @@ fn install_guards(ranges: &[(usize, usize)]) -> bool {
 /// mapping) refuses access as a guard does: `MADV_POPULATE_READ` (Linux
 /// 5.14+) fails with `EFAULT` there instead of mapping the page.
 fn refuses_access(addr: usize) -> bool {
+    populate_read(addr) == Err(Some(libc::EFAULT))
+}
+
+/// `MADV_POPULATE_READ` over the page at `addr` (page-aligned, in a
+/// private anonymous mapping); the error number if it failed.
+fn populate_read(addr: usize) -> Result<(), Option<i32>> {
     // SAFETY: populating reads nothing and changes no contents: a page that
     // is not mapped yet is mapped to zeros, as a read of it would.
     let r = unsafe { libc::madvise(addr as *mut libc::c_void, page(), libc::MADV_POPULATE_READ) };
-    r != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error().raw_os_error()) }
 }
 
 /// Gives `advice` on all `ranges` (`(lo, len)`) with one `process_madvise`
@@ -750,10 +756,9 @@ fn probe_guard_with(install: impl FnOnce(*mut libc::c_void, usize) -> bool) -> b
         if p == libc::MAP_FAILED {
             return false;
         }
-        let next = p.cast::<u8>().add(page);
         let ok = install(p, page)
             && refuses_access(p as usize)
-            && libc::madvise(next.cast(), page, libc::MADV_POPULATE_READ) == 0;
+            && populate_read(p as usize + page).is_ok();
         libc::munmap(p, 2 * page);
         ok
     }
